@@ -1,0 +1,48 @@
+# riskguard: PGXS build, plus the project's own targets.
+#
+#   make && make install        build and install into the PostgreSQL that pg_config names
+#   make test                   every test suite in a throw-away cluster (installs packages as root)
+#   make demo                   the demo on sample data in a throw-away cluster
+#   make bench [BENCH=name]     benchmarks, as ratios against a baseline measured in the same run
+#   make installcheck           pg_regress suites against an already running server
+
+EXTENSION = riskguard
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" riskguard.control)
+
+MODULE_big = riskguard
+OBJS = \
+	src/riskguard.o \
+	src/rg_errors.o \
+	src/rootkey.o
+
+DATA_built = riskguard--$(EXTVERSION).sql
+SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
+
+SHLIB_LINK = -lsodium
+PG_CPPFLAGS = -I$(srcdir)/src
+# PGXS's own warnings, plus these, as errors
+PG_CFLAGS = -Werror -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+
+EXTRA_CLEAN = test/bench/results
+
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(DATA_built): $(SQL_PIECES) riskguard.control
+	cat $(SQL_PIECES) | sed 's/@EXTVERSION@/$(EXTVERSION)/g' > $@
+
+.PHONY: test demo bench deps
+test:
+	test/run test
+
+demo:
+	test/run demo
+
+bench:
+	test/run bench $(BENCH)
+
+deps:
+	test/run deps

@@ -1,0 +1,103 @@
+/*
+ * riskguard.c
+ *		Module start-up and version reporting.
+ *
+ * _PG_init only calls each module's init.  Everything but encryption works without
+ * shared_preload_libraries; the root key is read only when the library is preloaded.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/rel.h"
+
+#include "riskguard.h"
+#include "rootkey.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	rg_rootkey_init();
+
+	MarkGUCPrefixReserved("riskguard");
+}
+
+/* The extversion of the installed riskguard extension, or NULL when not installed. */
+static char *
+installed_sql_version(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	char	   *result = NULL;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("riskguard"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			result = text_to_cstring(DatumGetTextPP(d));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(rg_version);
+
+/*
+ * riskguard.version(): the loaded library's version.  A library that does not match
+ * the installed SQL objects is reported with a warning naming both versions.
+ */
+Datum
+rg_version(PG_FUNCTION_ARGS)
+{
+	char	   *sql_version = installed_sql_version();
+
+	if (sql_version != NULL && strcmp(sql_version, RISKGUARD_VERSION) != 0)
+		ereport(WARNING,
+				(errmsg("riskguard library version %s does not match the installed extension version %s",
+						RISKGUARD_VERSION, sql_version),
+				 errhint("Run ALTER EXTENSION riskguard UPDATE, or install the matching library and restart the server.")));
+	PG_RETURN_TEXT_P(cstring_to_text(RISKGUARD_VERSION));
+}
+
+PG_FUNCTION_INFO_V1(rg_check_library_version);
+
+/*
+ * riskguard._check_library_version(expected): called by install and update scripts so
+ * that SQL objects are never created against a library of another version.
+ */
+Datum
+rg_check_library_version(PG_FUNCTION_ARGS)
+{
+	char	   *expected = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (strcmp(expected, RISKGUARD_VERSION) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("riskguard library version %s does not match the extension script version %s",
+						RISKGUARD_VERSION, expected),
+				 errhint("Install the riskguard library built from the same sources as the SQL scripts, then restart the server.")));
+	PG_RETURN_VOID();
+}
