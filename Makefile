@@ -13,7 +13,8 @@ MODULE_big = riskguard
 OBJS = \
 	src/riskguard.o \
 	src/rg_errors.o \
-	src/rootkey.o
+	src/rootkey.o \
+	src/audit.o
 
 DATA_built = riskguard--$(EXTVERSION).sql
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
