@@ -14,7 +14,8 @@ OBJS = \
 	src/riskguard.o \
 	src/rg_errors.o \
 	src/rootkey.o \
-	src/audit.o
+	src/audit.o \
+	src/limits.o
 
 DATA_built = riskguard--$(EXTVERSION).sql
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
