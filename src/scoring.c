@@ -669,7 +669,8 @@ trigger_prepare(TriggerCache *tc, TriggerData *td, MemoryContext mcxt)
 {
 	Trigger    *trig = td->tg_trigger;
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
-	const char *relname = RelationGetRelationName(td->tg_relation);
+	const char *relname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(td->tg_relation)),
+													 RelationGetRelationName(td->tg_relation));
 	CompiledModel *cm = tc->cm;
 	RgModel    *m = cm->model;
 	Jsonb	   *mapping = NULL;
