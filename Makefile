@@ -14,6 +14,7 @@ OBJS = \
 	src/riskguard.o \
 	src/rg_errors.o \
 	src/rootkey.o \
+	src/audit.o \
 	src/model_spec.o \
 	src/scoring_core.o \
 	src/scoring.o
