@@ -78,11 +78,16 @@ BEGIN
    WHERE m.name OPERATOR(pg_catalog.=) create_model.name AND m.active;
   INSERT INTO riskguard.credit_model (name, version, kind, spec, active, created_by)
   VALUES (create_model.name, v_version, v_kind, create_model.spec, true, SESSION_USER);
+  PERFORM riskguard._audit('create_model', create_model.name,
+    pg_catalog.jsonb_build_object(
+      'version', v_version, 'kind', v_kind,
+      'features', pg_catalog.jsonb_array_length(create_model.spec OPERATOR(pg_catalog.->) 'features'),
+      'spec_sha256', pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(create_model.spec::text, 'UTF8')), 'hex')));
   RETURN v_version;
 END
 $fn$;
 COMMENT ON FUNCTION riskguard.create_model(text, jsonb) IS
-  'validates a credit model specification (RG020 with the JSON path of the fault) and stores it as the next version of the model, which becomes active; returns the version';
+  'validates a credit model specification (RG020 with the JSON path of the fault) and stores it as the next version of the model, which becomes active; logged in the control audit log; returns the version';
 REVOKE ALL ON FUNCTION riskguard.create_model(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION riskguard.create_model(text, jsonb) TO riskguard_admin;
 
@@ -91,8 +96,12 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+  v_previous integer;
 BEGIN
   LOCK TABLE riskguard.credit_model IN SHARE ROW EXCLUSIVE MODE;
+  SELECT m.version INTO v_previous FROM riskguard.credit_model m
+   WHERE m.name OPERATOR(pg_catalog.=) activate_model.name AND m.active;
   IF NOT EXISTS (SELECT 1 FROM riskguard.credit_model m
                   WHERE m.name OPERATOR(pg_catalog.=) activate_model.name
                     AND m.version OPERATOR(pg_catalog.=) activate_model.version) THEN
@@ -106,10 +115,12 @@ BEGIN
   UPDATE riskguard.credit_model m SET active = true
    WHERE m.name OPERATOR(pg_catalog.=) activate_model.name
      AND m.version OPERATOR(pg_catalog.=) activate_model.version AND NOT m.active;
+  PERFORM riskguard._audit('activate_model', activate_model.name,
+    pg_catalog.jsonb_build_object('version', activate_model.version, 'previous_version', v_previous));
 END
 $fn$;
 COMMENT ON FUNCTION riskguard.activate_model(text, integer) IS
-  'makes a stored version of a credit model the one that scores (RG021 when the model or version does not exist)';
+  'makes a stored version of a credit model the one that scores (RG021 when the model or version does not exist); logged in the control audit log';
 REVOKE ALL ON FUNCTION riskguard.activate_model(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION riskguard.activate_model(text, integer) TO riskguard_admin;
 

@@ -3,7 +3,7 @@
 -- trigger, privileges
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(101);
+SELECT plan(103);
 
 -- the surface
 SELECT has_table('riskguard', 'credit_model', 'models are stored in riskguard.credit_model');
@@ -268,6 +268,15 @@ SELECT results_eq($$SELECT version, active FROM riskguard.credit_model WHERE nam
 SELECT lives_ok($$SELECT riskguard.activate_model('good', 1)$$, 'activate an older version');
 SELECT is((riskguard.score('good', '{"a": 7, "b": "z", "c": 11}')).version, 1,
           'after activate_model the older version scores again');
+SELECT results_eq(
+  $$SELECT action, target, payload ->> 'version', payload ->> 'previous_version', actor = session_user::text
+      FROM riskguard.audit_log WHERE target = 'good' ORDER BY seq$$,
+  $$VALUES ('create_model', 'good', '1', NULL, true), ('create_model', 'good', '2', NULL, true),
+           ('activate_model', 'good', '1', '2', true)$$,
+  'create_model and activate_model are recorded in the control audit log');
+SELECT is((SELECT payload ->> 'spec_sha256' FROM riskguard.audit_log WHERE target = 'good' ORDER BY seq LIMIT 1),
+          encode(sha256(convert_to((SELECT spec FROM good)::text, 'UTF8')), 'hex'),
+          'the audit entry binds the stored specification by its SHA-256');
 SELECT throws_ok($$SELECT riskguard.activate_model('good', 3)$$, 'RG021', 'model "good" has no version 3',
           'activating a version that does not exist');
 SELECT throws_ok($$SELECT riskguard.activate_model('nothing', 1)$$, 'RG021', NULL,
