@@ -386,6 +386,7 @@ compile_scorecard_feature(Compiler *c, const RgJson *fj, RgFeature *f, BinMode *
 	const RgJson *bins;
 	const RgJson *missing;
 	size_t		saved;
+	int			ncategories = 0;
 
 	if (!check_keys(c, fj, keys, "a feature")
 		|| !get_label(c, fj, "name", "\"name\"", &f->name)
@@ -453,6 +454,9 @@ compile_scorecard_feature(Compiler *c, const RgJson *fj, RgFeature *f, BinMode *
 			if (!check_keys(c, b, bin_keys_cat, "a categorical bin")
 				|| !expect_array(c, values, "values", "\"values\""))
 				return false;
+			ncategories += values->n;
+			if (ncategories > RG_MAX_CATEGORIES)
+				return fail(c, "values", "a feature may list at most %d categories", RG_MAX_CATEGORIES);
 			bin->nvalues = values->n;
 			bin->values = alloc(c, sizeof(char *) * values->n);
 			saved_values = path_push_key(c, "values");

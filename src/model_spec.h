@@ -123,6 +123,7 @@ typedef struct RgSpecError
 
 #define RG_MAX_FEATURES 1000
 #define RG_MAX_BINS 1000
+#define RG_MAX_CATEGORIES 10000	/* values listed by one categorical feature */
 #define RG_MAX_REASONS 4
 #define RG_MAX_LABEL 63
 

@@ -50,6 +50,17 @@ palloc0_in(void *ctx, size_t size)
 
 static RgJson *json_from_container(JsonbContainer *jc, MemoryContext cxt);
 
+/* a NUL-terminated copy of a jsonb string in cxt */
+static char *
+string_in(MemoryContext cxt, const char *s, int len)
+{
+	char	   *out = MemoryContextAlloc(cxt, len + 1);
+
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return out;
+}
+
 static RgJson *
 json_from_value(JsonbValue *v, MemoryContext cxt)
 {
@@ -78,7 +89,7 @@ json_from_value(JsonbValue *v, MemoryContext cxt)
 			}
 		case jbvString:
 			j->kind = RG_JSON_STRING;
-			j->text = MemoryContextStrdup(cxt, pnstrdup(v->val.string.val, v->val.string.len));
+			j->text = string_in(cxt, v->val.string.val, v->val.string.len);
 			break;
 		case jbvBinary:
 			pfree(j);
@@ -120,7 +131,7 @@ json_from_container(JsonbContainer *jc, MemoryContext cxt)
 			continue;
 		if (tok == WJB_KEY)
 		{
-			key = MemoryContextStrdup(cxt, pnstrdup(v.val.string.val, v.val.string.len));
+			key = string_in(cxt, v.val.string.val, v.val.string.len);
 			tok = JsonbIteratorNext(&it, &v, true);
 		}
 		if (j->n == cap)

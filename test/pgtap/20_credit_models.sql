@@ -3,7 +3,7 @@
 -- trigger, privileges
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(103);
+SELECT plan(107);
 
 -- the surface
 SELECT has_table('riskguard', 'credit_model', 'models are stored in riskguard.credit_model');
@@ -339,6 +339,22 @@ UPDATE app SET income = 800 WHERE id = 2;
 SELECT is((SELECT credit_score FROM app WHERE id = 2), (SELECT credit_score FROM app WHERE id = 1),
           'after detaching, rows keep their scores and are no longer rescored');
 SELECT throws_ok($$SELECT riskguard.detach_scoring('app')$$, '42704', NULL, 'detaching twice');
+
+-- ---- roles ----
+CREATE ROLE rg_scoring_admin_t NOLOGIN IN ROLE riskguard_admin;
+CREATE ROLE rg_scoring_clerk_t NOLOGIN;
+GRANT USAGE ON SCHEMA public TO rg_scoring_admin_t, rg_scoring_clerk_t;
+GRANT SELECT ON good TO rg_scoring_admin_t, rg_scoring_clerk_t;
+SET ROLE rg_scoring_admin_t;
+SELECT is(riskguard.create_model('by_admin', (SELECT spec FROM good)), 1, 'riskguard_admin creates a model');
+SELECT throws_ok($$INSERT INTO riskguard.credit_model (name, version, kind, spec) SELECT 'sneak', 1, 'scorecard', spec FROM good$$,
+  '42501', NULL, 'riskguard_admin cannot write the model table directly');
+RESET ROLE;
+SET ROLE rg_scoring_clerk_t;
+SELECT throws_ok($$SELECT riskguard.create_model('by_clerk', (SELECT spec FROM good))$$, '42501', NULL,
+  'a role without riskguard_admin cannot create models');
+SELECT is((riskguard.score('by_admin', '{"a": 7}')).version, 1, 'any role can score');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
