@@ -90,6 +90,34 @@ SELECT (s).version, (s).score, (s).reasons FROM (SELECT riskguard.score('retail_
 SELECT riskguard.activate_model('retail_v', 1);
 SELECT (s).version, (s).score, (s).reasons FROM (SELECT riskguard.score('retail_v', '{"housing": "rent"}') AS s) x;
 
+-- score() is parallel safe: workers compile the model themselves, also one created by
+-- the leader's own uncommitted transaction, and agree with a serial scan (1620251 is the
+-- sum computed by test/reference/credit_models.py for these rows)
+CREATE TABLE par AS
+SELECT i AS id, 20000 + i * 1000 AS annual_income, (i % 7) / 10.0 AS dti, i % 5 AS delinquencies_2y,
+       (ARRAY['own', 'rent', 'family'])[1 + i % 3] AS housing
+  FROM generate_series(1, 3000) i;
+ANALYZE par;
+SET force_parallel_mode = on;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT count(*), sum((riskguard.score('retail_v', to_jsonb(p))).score) FROM par p;
+SELECT count(*), sum((riskguard.score('retail_v', to_jsonb(p))).score) FROM par p;
+BEGIN;
+SELECT riskguard.create_model('par_model', spec) FROM riskguard.credit_model WHERE name = 'retail_v' AND version = 1;
+SELECT count(*), sum((riskguard.score('par_model', to_jsonb(p))).score) FROM par p;
+ROLLBACK;
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*), sum((riskguard.score('retail_v', to_jsonb(p))).score) FROM par p;
+RESET max_parallel_workers_per_gather;
+DROP TABLE par;
+
 -- the scoring trigger
 CREATE TABLE loan_application (
   id int PRIMARY KEY,
