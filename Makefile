@@ -13,7 +13,13 @@ MODULE_big = riskguard
 OBJS = \
 	src/riskguard.o \
 	src/rg_errors.o \
-	src/rootkey.o
+	src/rootkey.o \
+	src/normal.o \
+	src/irls.o \
+	src/credit_stats_core.o \
+	src/credit_stats.o \
+	src/credit_stats_fit.o \
+	src/credit_stats_pricing.o
 
 DATA_built = riskguard--$(EXTVERSION).sql
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
