@@ -434,11 +434,11 @@ json_num(StringInfo buf, const char *key, double v)
 		appendStringInfo(buf, "\"%s\": null", key);
 }
 
-/* the counts, bad rate, woe and iv of a bin, after its bounds or values */
+/* the counts, bad rate, woe and iv of a bin (after its bounds or values and a comma) */
 static void
 json_bin_stats(StringInfo buf, int64 goods, int64 bads, double woe, double iv)
 {
-	appendStringInfo(buf, ", \"count\": " INT64_FORMAT ", \"goods\": " INT64_FORMAT
+	appendStringInfo(buf, "\"count\": " INT64_FORMAT ", \"goods\": " INT64_FORMAT
 					 ", \"bads\": " INT64_FORMAT ", ", goods + bads, goods, bads);
 	json_num(buf, "bad_rate", goods + bads > 0 ? (double) bads / (double) (goods + bads) : NAN);
 	appendStringInfoString(buf, ", ");
@@ -455,7 +455,7 @@ json_missing(StringInfo buf, int64 goods, int64 bads, int64 tg, int64 tb)
 	double		woe = rg_woe_smoothed(goods, bads, tg, tb);
 	double		iv = ((double) goods / tg - (double) bads / tb) * woe;
 
-	appendStringInfoString(buf, "\"missing\": {\"upper\": null");
+	appendStringInfoString(buf, "\"missing\": {");
 	json_bin_stats(buf, goods, bads, woe, iv);
 	return iv;
 }
@@ -562,6 +562,7 @@ rg_woe_bins_final(PG_FUNCTION_ARGS)
 			json_num(&buf, "upper", uppers[bins[i].hi - 1]);
 		else
 			appendStringInfoString(&buf, "\"upper\": null");
+		appendStringInfoString(&buf, ", ");
 		json_bin_stats(&buf, bins[i].goods, bins[i].bads, bins[i].woe, bins[i].iv);
 	}
 	appendStringInfoString(&buf, "], ");
@@ -922,7 +923,7 @@ rg_woe_categories_final(PG_FUNCTION_ARGS)
 				appendStringInfoString(&buf, ", ");
 			escape_json(&buf, order[j]->key);
 		}
-		appendStringInfoChar(&buf, ']');
+		appendStringInfoString(&buf, "], ");
 		json_bin_stats(&buf, bins[i].goods, bins[i].bads, bins[i].woe, bins[i].iv);
 	}
 	appendStringInfoString(&buf, "], ");

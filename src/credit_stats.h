@@ -7,7 +7,7 @@
 
 #include "postgres.h"
 
-/* raise 22023 unless x is a finite number in [0,1]; what names the argument */
+/* raise 22023 unless x is a number in [0,1] (a probability or a ratio); what names the argument */
 extern void rg_check_probability(double x, const char *what);
 
 /* raise 22023 unless x is finite; what names the argument */

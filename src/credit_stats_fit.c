@@ -87,7 +87,9 @@ check_width(FitState *s, int k)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("every row of \"fit_logistic\" must have the same number of features"),
-				 errdetail("A row has %d features where earlier rows have %d.", k, s->k)));
+				 errdetail_plural("A row has %d feature where earlier rows have %d.",
+								  "A row has %d features where earlier rows have %d.",
+								  k, k, s->k)));
 }
 
 PG_FUNCTION_INFO_V1(rg_fit_logistic_trans);

@@ -24,7 +24,7 @@ rg_check_probability(double x, const char *what)
 	if (isnan(x) || x < 0.0 || x > 1.0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"%s\" must be a probability between 0 and 1", what),
+				 errmsg("\"%s\" must be between 0 and 1", what),
 				 errdetail("The value given is %s.", float8out_internal(x))));
 }
 
