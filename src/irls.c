@@ -31,75 +31,93 @@ rg_irls_workspace(int k)
 	return 2 * p * p + 4 * p;
 }
 
-/* log(1 + exp(eta)), without overflow */
-static inline double
-log1pexp(double eta)
-{
-	return eta > 0.0 ? eta + log1p(exp(-eta)) : log1p(exp(eta));
-}
-
 /*
  * One pass: log-likelihood, score and information matrix (upper triangle of H, row
  * major, p x p) at beta.
  */
 static double
-evaluate(const double *rows, size_t n, int k, const double *beta, double *grad,
+evaluate(const RgIrlsSegment *segs, int nseg, int k, const double *beta, double *grad,
 		 double *H, RgIrlsTick tick, void *tick_arg)
 {
 	int			p = k + 1;
 	double		ll = 0.0;
-	size_t		i;
+	int			sg;
 
 	memset(grad, 0, sizeof(double) * p);
 	memset(H, 0, sizeof(double) * p * p);
 
-	for (i = 0; i < n; i++)
+	for (sg = 0; sg < nseg; sg++)
 	{
-		const double *r = rows + i * (size_t) p;
-		const double *x = r + 1;
-		double		y = r[0];
-		double		eta = beta[0];
-		double		mu;
-		double		w;
-		double		res;
-		int			a;
-		int			b;
+		const double *rows = segs[sg].rows;
+		size_t		n = segs[sg].n;
+		size_t		i;
 
-		if (tick != NULL && (i % TICK_ROWS) == 0)
-			tick(tick_arg);
-
-		for (a = 0; a < k; a++)
-			eta += beta[a + 1] * x[a];
-
-		/* mu = 1/(1 + exp(-eta)), computed without overflow */
-		if (eta >= 0.0)
-			mu = 1.0 / (1.0 + exp(-eta));
-		else
+		for (i = 0; i < n; i++)
 		{
-			double		e = exp(eta);
+			const double *r = rows + i * (size_t) p;
+			const double *x = r + 1;
+			double		eta = beta[0];
+			double		e;
+			double		mu;
+			double		w;
+			double		res;
+			int			a;
+			int			b;
 
-			mu = e / (1.0 + e);
-		}
-		ll += y * eta - log1pexp(eta);
-		w = mu * (1.0 - mu);
-		res = y - mu;
+			if (tick != NULL && (i % TICK_ROWS) == 0)
+				tick(tick_arg);
 
-		/* intercept row of the score and of H */
-		grad[0] += res;
-		H[0] += w;
-		for (b = 0; b < k; b++)
-			H[b + 1] += w * x[b];
-		for (a = 0; a < k; a++)
-		{
-			double		wa = w * x[a];
-			double	   *Hrow = H + (size_t) (a + 1) * p;
+			for (a = 0; a < k; a++)
+				eta += beta[a + 1] * x[a];
 
-			grad[a + 1] += res * x[a];
-			for (b = a; b < k; b++)
-				Hrow[b + 1] += wa * x[b];
+			/* one exp: e = exp(-|eta|), mu = 1/(1 + exp(-eta)), log(1 + exp(eta)) */
+			e = exp(-fabs(eta));
+			mu = eta >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+			ll += r[0] * eta - (fmax(eta, 0.0) + log1p(e));
+			w = mu * (1.0 - mu);
+			res = r[0] - mu;
+
+			/* intercept row of the score and of H */
+			grad[0] += res;
+			H[0] += w;
+			for (b = 0; b < k; b++)
+				H[b + 1] += w * x[b];
+			for (a = 0; a < k; a++)
+			{
+				double		wa = w * x[a];
+				double	   *Hrow = H + (size_t) (a + 1) * p + 1;
+
+				grad[a + 1] += res * x[a];
+				for (b = a; b < k; b++)
+					Hrow[b] += wa * x[b];
+			}
 		}
 	}
 	return ll;
+}
+
+void
+rg_irls_add_moments(double *xtx, double *xty, const double *row, int k)
+{
+	int			p = k + 1;
+	const double *x = row + 1;
+	double		y = row[0];
+	int			a;
+	int			b;
+
+	xtx[0] += 1.0;
+	xty[0] += y;
+	for (b = 0; b < k; b++)
+		xtx[b + 1] += x[b];
+	for (a = 0; a < k; a++)
+	{
+		double	   *row_a = xtx + (size_t) (a + 1) * p + 1;
+		double		xa = x[a];
+
+		xty[a + 1] += y * xa;
+		for (b = a; b < k; b++)
+			row_a[b] += xa * x[b];
+	}
 }
 
 /*
@@ -162,8 +180,19 @@ cholesky_solve(const double *L, int p, double *x)
 	}
 }
 
+int
+rg_irls_solve(const double *H, double *L, int p, double *x)
+{
+	int			col = cholesky(H, L, p);
+
+	if (col < 0)
+		cholesky_solve(L, p, x);
+	return col;
+}
+
 void
-rg_irls_fit(const double *rows, size_t n, int k, double *beta, double *std_err,
+rg_irls_fit(const RgIrlsSegment *segs, int nseg, int k, const double *xtx,
+			const double *xty, const double *start, double *beta, double *std_err,
 			double *work, RgIrlsTick tick, void *tick_arg, RgIrlsInfo *info)
 {
 	int			p = k + 1;
@@ -174,8 +203,9 @@ rg_irls_fit(const double *rows, size_t n, int k, double *beta, double *std_err,
 	double	   *trial = step + p;
 	double	   *unit = trial + p;
 	double		ll;
-	double		ybar = 0.0;
-	size_t		i;
+	double		n = 0.0;
+	double		nbad = 0.0;
+	int			sg;
 	int			j;
 	int			col;
 
@@ -185,14 +215,38 @@ rg_irls_fit(const double *rows, size_t n, int k, double *beta, double *std_err,
 	info->have_se = 0;
 
 	/* start from the intercept-only fit: b0 = logit(mean y), the rest zero */
-	for (i = 0; i < n; i++)
-		ybar += rows[i * (size_t) p];
-	ybar = n > 0 ? ybar / (double) n : 0.5;
-	memset(beta, 0, sizeof(double) * p);
-	if (ybar > 0.0 && ybar < 1.0)
-		beta[0] = log(ybar / (1.0 - ybar));
+	for (sg = 0; sg < nseg; sg++)
+	{
+		size_t		i;
 
-	ll = evaluate(rows, n, k, beta, grad, H, tick, tick_arg);
+		n += (double) segs[sg].n;
+		if (xty == NULL)
+			for (i = 0; i < segs[sg].n; i++)
+				nbad += segs[sg].rows[i * (size_t) p];
+	}
+	if (xty != NULL)
+		nbad = xty[0];
+	memset(beta, 0, sizeof(double) * p);
+	if (nbad > 0.0 && nbad < n)
+		beta[0] = log(nbad / (n - nbad));
+
+	if (xtx != NULL && xty != NULL)
+	{
+		/*
+		 * At the start every fitted probability is m = mean y, so the information is
+		 * m (1 - m) X'X, the score X'y - m X'1 and the log-likelihood closed-form.
+		 */
+		double		m = (nbad > 0.0 && nbad < n) ? nbad / n : 0.5;
+		double		w = m * (1.0 - m);
+
+		for (j = 0; j < p * p; j++)
+			H[j] = w * xtx[j];
+		for (j = 0; j < p; j++)
+			grad[j] = xty[j] - m * xtx[j];
+		ll = nbad * beta[0] - n * (fmax(beta[0], 0.0) + log1p(exp(-fabs(beta[0]))));
+	}
+	else
+		ll = evaluate(segs, nseg, k, beta, grad, H, tick, tick_arg);
 	info->loglik = ll;
 
 	/* at the start every weight is positive, so a failure here is the design's */
@@ -202,6 +256,31 @@ rg_irls_fit(const double *rows, size_t n, int k, double *beta, double *std_err,
 		info->status = RG_IRLS_SINGULAR;
 		info->singular_column = col;
 		return;
+	}
+
+	if (start != NULL)
+	{
+		/* a warm start replaces the intercept-only one when it is at least as good */
+		double		ll_warm;
+
+		for (j = 0; j < p; j++)
+			trial[j] = isfinite(start[j]) ? start[j] : 0.0;
+		memcpy(unit, grad, sizeof(double) * p);
+		memcpy(L + 0, H, sizeof(double) * p * p);	/* keep the intercept-only H */
+		ll_warm = evaluate(segs, nseg, k, trial, grad, H, tick, tick_arg);
+		if (isfinite(ll_warm) && ll_warm >= ll)
+		{
+			memcpy(beta, trial, sizeof(double) * p);
+			ll = ll_warm;
+			info->loglik = ll;
+		}
+		else
+		{
+			memcpy(H, L, sizeof(double) * p * p);
+			memcpy(grad, unit, sizeof(double) * p);
+		}
+		if (cholesky(H, L, p) >= 0)
+			return;				/* weights underflowed at the start: not converged */
 	}
 
 	while (info->iterations < RG_IRLS_MAX_ITER)
@@ -218,7 +297,7 @@ rg_irls_fit(const double *rows, size_t n, int k, double *beta, double *std_err,
 		{
 			for (j = 0; j < p; j++)
 				trial[j] = beta[j] + scale * step[j];
-			ll_new = evaluate(rows, n, k, trial, grad, H, tick, tick_arg);
+			ll_new = evaluate(segs, nseg, k, trial, grad, H, tick, tick_arg);
 			if (isfinite(ll_new) && ll_new >= ll - 1e-12 * fabs(ll))
 				break;
 			if (++halvings > 30)
@@ -229,7 +308,7 @@ rg_irls_fit(const double *rows, size_t n, int k, double *beta, double *std_err,
 		if (!isfinite(ll_new) || halvings > 30)
 		{
 			/* no step helps: keep the last good coefficients */
-			(void) evaluate(rows, n, k, beta, grad, H, tick, tick_arg);
+			(void) evaluate(segs, nseg, k, beta, grad, H, tick, tick_arg);
 			return;
 		}
 

@@ -31,17 +31,42 @@ typedef void (*RgIrlsTick) (void *arg);
 /* the most Newton steps a fit takes before it reports not converging */
 #define RG_IRLS_MAX_ITER 50
 
+/* a run of rows: n rows of k + 1 doubles each, y (0 or 1) first, then the k features */
+typedef struct RgIrlsSegment
+{
+	const double *rows;
+	size_t		n;
+} RgIrlsSegment;
+
 /* doubles of workspace rg_irls_fit needs for k features */
 extern size_t rg_irls_workspace(int k);
 
 /*
- * Fit logit P(y = 1) = b0 + b1 x1 + ... + bk xk.
- *
- * rows: n rows of k + 1 doubles each, y (0 or 1) first, then the k features.
- * beta, std_err: k + 1 doubles each, intercept first.  work: rg_irls_workspace(k) doubles.
- * On RG_IRLS_NOT_CONVERGED beta holds the last finite iterate and std_err is unset.
+ * Add one row to the moment sums: the upper triangle of X'X (p x p, row major, with
+ * the intercept column of ones first) and X'y (p).  Fits given these sums skip their
+ * first pass over the rows.
  */
-extern void rg_irls_fit(const double *rows, size_t n, int k, double *beta,
+extern void rg_irls_add_moments(double *xtx, double *xty, const double *row, int k);
+
+/*
+ * Solve H x = b in place (x holds b on entry) for a positive definite H given by its
+ * upper triangle (p x p, row major); L is p x p scratch.  Returns -1, or the column at
+ * which H is not positive definite (x is then unchanged).
+ */
+extern int	rg_irls_solve(const double *H, double *L, int p, double *x);
+
+/*
+ * Fit logit P(y = 1) = b0 + b1 x1 + ... + bk xk over the rows of nseg segments.
+ *
+ * xtx, xty: the moment sums of all rows (rg_irls_add_moments), or NULL to compute the
+ * starting point with a pass over the rows.  start: k + 1 coefficients to start from
+ * instead of the intercept-only fit (taken when their log-likelihood is no worse), or
+ * NULL.  beta, std_err: k + 1 doubles each, intercept first.  work: rg_irls_workspace(k) doubles.  On RG_IRLS_NOT_CONVERGED beta
+ * holds the last finite iterate and std_err is unset.  On RG_IRLS_OK work begins with
+ * the upper triangle of the information matrix X'WX at beta (p x p, row major).
+ */
+extern void rg_irls_fit(const RgIrlsSegment *segs, int nseg, int k, const double *xtx,
+						const double *xty, const double *start, double *beta,
 						double *std_err, double *work, RgIrlsTick tick, void *tick_arg,
 						RgIrlsInfo *info);
 
