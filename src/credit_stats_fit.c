@@ -483,9 +483,12 @@ rg_fit_logistic_final(PG_FUNCTION_ARGS)
 	beta = palloc(sizeof(double) * p);
 	se = palloc(sizeof(double) * p);
 	work = palloc_extended(sizeof(double) * rg_irls_workspace(s->k), MCXT_ALLOC_HUGE);
-	if (s->warm_n > 0 && s->warm_n == s->n)
+	if (s->warm_n > 0)
 	{
-		/* every part brought its own fit: start from their weighted mean */
+		/*
+		 * Parts brought their own fits (a part with few rows does not): start from their
+		 * weighted mean, which Newton then takes to the fit over all rows.
+		 */
 		start = palloc(sizeof(double) * p);
 		memcpy(start, s->warm_hb, sizeof(double) * p);
 		if (rg_irls_solve(s->warm_h, work, p, start) >= 0)

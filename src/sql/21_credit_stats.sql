@@ -362,3 +362,50 @@ AS 'MODULE_PATHNAME', 'rg_risk_based_rate_sql'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION riskguard.risk_based_rate(float8, float8, float8, float8, float8, float8) IS
   'break-even annual rate r with (1 - pd) r = (1 - capital_ratio) funding_rate + capital_ratio hurdle_rate + pd lgd + operating_cost_rate';
+
+-- support functions of the aggregates above
+COMMENT ON FUNCTION riskguard._fit_logistic_trans(internal, boolean, float8[]) IS
+  'fit_logistic transition: appends a row and adds it to the moment sums';
+COMMENT ON FUNCTION riskguard._fit_logistic_combine(internal, internal) IS
+  'fit_logistic combine: adds the moment sums and takes over the other state''s rows';
+COMMENT ON FUNCTION riskguard._fit_logistic_serial(internal) IS
+  'fit_logistic serialize: the rows, the moment sums and a fit of the rows as a warm start';
+COMMENT ON FUNCTION riskguard._fit_logistic_deserial(bytea, internal) IS
+  'fit_logistic deserialize, checking lengths';
+COMMENT ON FUNCTION riskguard._fit_logistic_final(internal) IS
+  'fit_logistic final: Newton-Raphson over the rows';
+COMMENT ON FUNCTION riskguard._pairs_combine(internal, internal) IS
+  'auc, ks, hosmer_lemeshow, woe_bins combine: concatenates the (value, outcome) buffers';
+COMMENT ON FUNCTION riskguard._pairs_serial(internal) IS
+  'auc, ks, hosmer_lemeshow, woe_bins serialize';
+COMMENT ON FUNCTION riskguard._pairs_deserial(bytea, internal) IS
+  'auc, ks, hosmer_lemeshow, woe_bins deserialize, checking lengths';
+COMMENT ON FUNCTION riskguard._score_pairs_trans(internal, float8, boolean) IS
+  'auc and ks transition';
+COMMENT ON FUNCTION riskguard._auc_final(internal) IS 'auc final';
+COMMENT ON FUNCTION riskguard._ks_final(internal) IS 'ks final';
+COMMENT ON FUNCTION riskguard._pd_pairs_trans(internal, float8, boolean) IS
+  'hosmer_lemeshow transition (10 groups)';
+COMMENT ON FUNCTION riskguard._pd_pairs_trans(internal, float8, boolean, int) IS
+  'hosmer_lemeshow transition';
+COMMENT ON FUNCTION riskguard._hosmer_lemeshow_final(internal) IS 'hosmer_lemeshow final';
+COMMENT ON FUNCTION riskguard._woe_pairs_trans(internal, float8, boolean) IS
+  'woe_bins transition (10 bins of at least 5%)';
+COMMENT ON FUNCTION riskguard._woe_pairs_trans(internal, float8, boolean, int) IS
+  'woe_bins transition (bins of at least 5%)';
+COMMENT ON FUNCTION riskguard._woe_pairs_trans(internal, float8, boolean, int, float8) IS
+  'woe_bins transition';
+COMMENT ON FUNCTION riskguard._woe_bins_final(internal) IS 'woe_bins final: binning and jsonb';
+COMMENT ON FUNCTION riskguard._woe_categories_trans(internal, text, boolean) IS
+  'woe_categories transition: counts per category';
+COMMENT ON FUNCTION riskguard._woe_categories_combine(internal, internal) IS
+  'woe_categories combine: adds the counts per category';
+COMMENT ON FUNCTION riskguard._woe_categories_serial(internal) IS 'woe_categories serialize';
+COMMENT ON FUNCTION riskguard._woe_categories_deserial(bytea, internal) IS
+  'woe_categories deserialize, checking lengths';
+COMMENT ON FUNCTION riskguard._woe_categories_final(internal) IS
+  'woe_categories final: bins and jsonb';
+COMMENT ON FUNCTION riskguard._brier_trans(float8[], float8, boolean) IS
+  'brier transition: count and sum of squared errors';
+COMMENT ON FUNCTION riskguard._brier_combine(float8[], float8[]) IS 'brier combine';
+COMMENT ON FUNCTION riskguard._brier_final(float8[]) IS 'brier final';

@@ -4,7 +4,7 @@
 -- SQLSTATE; markings.  Loads the sample with server-side COPY from $RG_TOP (set by test/run).
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(83);
+SELECT plan(85);
 
 -- |got - want| <= tol * |want|
 CREATE FUNCTION pg_temp.near(got float8, want float8, tol float8) RETURNS boolean
@@ -86,6 +86,8 @@ SELECT ok(pg_temp.all_near((SELECT (f).std_err FROM par), (SELECT (f).std_err FR
   'parallel and serial standard errors agree within 1e-9');
 SELECT is((SELECT ((f).n, (f).skipped) FROM par), (SELECT ((f).n, (f).skipped) FROM ser),
   'parallel and serial fits count the same rows');
+SELECT ok((SELECT (f).iterations FROM par) < (SELECT (f).iterations FROM ser),
+  'starting from the parts'' own fits takes fewer Newton steps');
 SELECT ok(pg_temp.all_near((SELECT (f).coef FROM ser), (SELECT coef FROM fit), 1e-9),
   'eight copies of the rows give the same coefficients');
 SELECT is((SELECT (auc, ks, hl) FROM par), (SELECT (auc, ks, hl) FROM ser),
@@ -260,6 +262,10 @@ SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'riskguard'::regnamespace AND p.proname !~ '^_'
               AND obj_description(p.oid, 'pg_proc') IS NULL), 0,
   'every public riskguard function has a comment');
+SELECT is((SELECT count(*)::int FROM pg_proc p
+            WHERE p.pronamespace = 'riskguard'::regnamespace AND p.proname ~ '^_(fit|pairs|score|pd|woe|brier|auc|ks|hosmer)'
+              AND obj_description(p.oid, 'pg_proc') IS NULL), 0,
+  'every support function of the statistics aggregates has a comment');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'riskguard'::regnamespace
               AND p.proname IN ('normal_cdf', 'normal_quantile', 'chisq_sf', 'psi', 'psi_verdict',
