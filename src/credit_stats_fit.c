@@ -3,11 +3,12 @@
  *		riskguard.fit_logistic(bad, x): logistic regression as a parallel aggregate.
  *
  * The transition packs each usable row as k + 1 float8 (bad as 0/1, then the features)
- * into a buffer in the aggregate context and adds it to the moment sums X'X and X'y;
- * the combine function adds the sums and takes over the other state's rows, so
- * parallel workers share the scan, the array handling and the first Newton step's
- * sums.  The final function runs Newton-Raphson (IRLS, irls.c) over the rows.  Rows with a NULL outcome,
- * a NULL array or a NULL element are skipped and counted.
+ * into a buffer in the aggregate context and adds it to the moment sums X'X and X'y.
+ * A parallel worker fits its own rows when it serializes its state; the combine
+ * function adds the sums and the fits and takes over the other state's rows.  The final
+ * function runs Newton-Raphson (IRLS, irls.c) over all rows, from the workers' fits when
+ * there are some.  Rows with a NULL outcome, a NULL array or a NULL element are skipped
+ * and counted.
  */
 #include "postgres.h"
 
@@ -16,8 +17,6 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "lib/stringinfo.h"
-#include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"

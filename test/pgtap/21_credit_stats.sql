@@ -4,7 +4,7 @@
 -- SQLSTATE; markings.  Loads the sample with server-side COPY from $RG_TOP (set by test/run).
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(85);
+SELECT plan(87);
 
 -- |got - want| <= tol * |want|
 CREATE FUNCTION pg_temp.near(got float8, want float8, tol float8) RETURNS boolean
@@ -79,6 +79,12 @@ SELECT riskguard.fit_logistic(bad, ARRAY[age, income, dti, months_employed, deli
        riskguard.brier(dti / 1.2, bad) AS brier, riskguard.hosmer_lemeshow(dti / 1.2, bad) AS hl,
        riskguard.woe_bins(income, bad) AS wb, riskguard.woe_categories(home, bad) AS wc
   FROM book;
+SET LOCAL max_parallel_workers_per_gather = 2;
+SELECT throws_ok($$SELECT riskguard.fit_logistic(bad, ARRAY[age, dti, 2 * age]) FROM book$$,
+  '22023', 'design matrix of "fit_logistic" is singular at feature 3', 'a singular design fails the same way in parallel');
+SELECT is((SELECT ((f).converged, (f).std_err IS NULL, (f).n)
+             FROM (SELECT riskguard.fit_logistic(dti > 0.4, ARRAY[dti, age]) AS f FROM book) t),
+  (false, true, 40000::bigint), 'separated data in parallel: not converged, no standard errors');
 RESET max_parallel_workers_per_gather;
 SELECT ok(pg_temp.all_near((SELECT (f).coef FROM par), (SELECT (f).coef FROM ser), 1e-9),
   'parallel and serial fits agree within 1e-9');
