@@ -13,6 +13,9 @@ Independent implementations in numpy/scipy of what riskguard computes in C:
   - the normal CDF and quantile, and chi-square tails, from mpmath (40 digits).
 
     /usr/bin/python3 test/reference/credit_stats.py
+
+Needs python3-numpy, python3-scipy and python3-mpmath (Debian packages).  The tests do
+not run it: its output is pasted into the pgTAP file.
 """
 import csv
 import math
