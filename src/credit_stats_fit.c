@@ -4,7 +4,7 @@
  *
  * The transition packs each usable row as k + 1 float8 (bad as 0/1, then the features)
  * into a buffer in the aggregate context and adds it to the moment sums X'X and X'y.
- * A parallel worker fits its own rows when it serializes its state; the combine
+ * A parallel worker fits its rows when it serializes its state; the combine
  * function adds the sums and the fits and takes over the other state's rows.  The final
  * function runs Newton-Raphson (IRLS, irls.c) over all rows, from the workers' fits when
  * there are some.  Rows with a NULL outcome, a NULL array or a NULL element are skipped
@@ -51,10 +51,11 @@ typedef struct FitState
 	double	   *xty;			/* k + 1 */
 
 	/*
-	 * Warm start.  A parallel worker fits its own rows before sending them; the leader
-	 * starts Newton from the information-weighted mean of those fits, (sum H_i)^-1
-	 * sum H_i b_i, which is within O(1/n) of the fit over all rows, so it needs fewer
-	 * passes over the rows than from the intercept-only start.
+	 * Warm start.  A parallel worker fits its own rows before sending them (a sample,
+	 * then one Newton step over all of them); the leader starts Newton from the
+	 * information-weighted mean of those fits, (sum H_i)^-1 sum H_i b_i, which is close
+	 * to the fit over all rows, so it needs fewer passes over the rows than from the
+	 * intercept-only start.
 	 */
 	double	   *warm_h;			/* sum of the parts' H_i, upper triangle */
 	double	   *warm_hb;		/* sum of H_i b_i */
@@ -63,8 +64,13 @@ typedef struct FitState
 
 #define FIT_SERIAL_HEADER (2 * sizeof(int32) + 2 * sizeof(int64))
 
-/* a part fits its own rows before it is sent only when it has this many rows per coefficient */
+/*
+ * A part fits itself before it is sent only when it has this many rows per coefficient:
+ * a fit of a sample of about WARM_SAMPLE_ROWS rows (more when there are many
+ * coefficients), then one Newton step over all its rows.
+ */
 #define WARM_ROWS_PER_COEF 200
+#define WARM_SAMPLE_ROWS 65536
 
 static MemoryContext
 agg_context(FunctionCallInfo fcinfo, const char *what)
@@ -296,14 +302,47 @@ rg_fit_logistic_serial(PG_FUNCTION_ARGS)
 
 	if (s->n > 0 && s->warm_n == 0 && s->n >= (int64) (WARM_ROWS_PER_COEF * p))
 	{
+		/*
+		 * Fit an evenly spaced sample of this part's rows (every stride-th row, about
+		 * WARM_SAMPLE_ROWS of them, never fewer than WARM_ROWS_PER_COEF per
+		 * coefficient).
+		 */
+		int64		want = Max(WARM_SAMPLE_ROWS, (int64) (WARM_ROWS_PER_COEF * p));
+		int64		stride = Max(1, s->n / want);
+		int64		m = 0;
+		int64		r = 0;
+		double	   *sample = palloc_extended((Size) ((s->n + stride - 1) / stride) * width,
+											 MCXT_ALLOC_HUGE);
+		RgIrlsSegment seg;
 		double	   *se = palloc(sizeof(double) * p);
 		RgIrlsInfo	info;
 
+		for (i = -1; i < s->nsegs; i++)
+		{
+			const double *rows = i < 0 ? s->own : s->segs[i].rows;
+			int64		n = i < 0 ? s->own_n : s->segs[i].n;
+			int64		j;
+
+			for (j = 0; j < n; j++, r++)
+				if (r % stride == 0)
+					memcpy(sample + (Size) m++ * p, rows + (Size) j * p, width);
+		}
+		seg.rows = sample;
+		seg.n = (size_t) m;
 		beta = palloc(sizeof(double) * p);
 		work = palloc_extended(sizeof(double) * rg_irls_workspace(s->k), MCXT_ALLOC_HUGE);
-		rg_irls_fit(fit_segments(s), s->nsegs + 1, s->k, s->xtx, s->xty, NULL, beta, se,
-					work, fit_tick, NULL, &info);
-		warm = info.status == RG_IRLS_OK;
+		rg_irls_fit(&seg, 1, s->k, NULL, NULL, NULL, beta, se, work, fit_tick, NULL, &info);
+		pfree(sample);
+
+		/*
+		 * One Newton step over all of this part's rows takes the sample's fit to within
+		 * a small fraction of a standard error of the part's own fit; the information
+		 * matrix of that pass weighs it against the other parts.
+		 */
+		warm = info.status == RG_IRLS_OK &&
+			(stride == 1 ||
+			 rg_irls_newton_step(fit_segments(s), s->nsegs + 1, s->k, beta, work,
+								 fit_tick, NULL));
 	}
 
 	data = s->n > 0 ? (p * p + p) * sizeof(double) + (Size) s->n * width : 0;

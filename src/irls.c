@@ -8,12 +8,13 @@
  * Newton step solves X'WX d = X'(y - mu).  A step that lowers the log-likelihood is
  * halved (the log-likelihood is concave, so a short enough step always helps).
  *
- * Convergence needs both a log-likelihood change below 1e-11 relative and every step
- * component below 1e-8 (relative to the coefficient, or absolute near zero).  After such a
- * step the Newton error is squared, so the coefficients are accurate to near double
- * precision.  Separated data never meet the step condition (some coefficient keeps
- * growing) and end at the iteration cap, or earlier when the weights underflow and the
- * information matrix stops being positive definite: both report not converged.
+ * A full step whose Newton decrement g' H^-1 g is below 1e-10 sqrt(n) ends the fit,
+ * provided no coefficient moved by more than 1e-3 (relative, or absolute near zero); so
+ * does a step under 1e-8 in every component with a log-likelihood change below 1e-11
+ * relative.  After either the coefficients are within about 1e-10 standard errors of
+ * the maximum (see RG_IRLS_DECREMENT).  Separated data never meet the step conditions (some coefficient
+ * keeps growing) and end at the iteration cap, or earlier when the weights underflow
+ * and the information matrix stops being positive definite: both report not converged.
  */
 #include <math.h>
 #include <string.h>
@@ -21,6 +22,14 @@
 #include "irls.h"
 
 #define TICK_ROWS 65536
+
+/*
+ * The fit has converged after a full step whose Newton decrement g' H^-1 g (the squared
+ * length of the step in standard errors) is below RG_IRLS_DECREMENT x sqrt(n).  Newton's
+ * error shrinks as e' = c e^2 with c of order 1 / sqrt(n) in units of standard errors,
+ * so the coefficients then lie within about 1e-10 standard errors of the maximum.
+ */
+#define RG_IRLS_DECREMENT 1e-10
 
 size_t
 rg_irls_workspace(int k)
@@ -181,6 +190,28 @@ cholesky_solve(const double *L, int p, double *x)
 }
 
 int
+rg_irls_newton_step(const RgIrlsSegment *segs, int nseg, int k, double *beta,
+					double *work, RgIrlsTick tick, void *tick_arg)
+{
+	int			p = k + 1;
+	double	   *H = work;
+	double	   *L = H + (size_t) p * p;
+	double	   *grad = L + (size_t) p * p;
+	double		ll = evaluate(segs, nseg, k, beta, grad, H, tick, tick_arg);
+	int			j;
+
+	if (!isfinite(ll) || cholesky(H, L, p) >= 0)
+		return 0;
+	cholesky_solve(L, p, grad);
+	for (j = 0; j < p; j++)
+		if (!isfinite(grad[j]))
+			return 0;
+	for (j = 0; j < p; j++)
+		beta[j] += grad[j];
+	return 1;
+}
+
+int
 rg_irls_solve(const double *H, double *L, int p, double *x)
 {
 	int			col = cholesky(H, L, p);
@@ -287,11 +318,15 @@ rg_irls_fit(const RgIrlsSegment *segs, int nseg, int k, const double *xtx,
 	{
 		double		ll_new;
 		double		scale = 1.0;
+		double		decrement = 0.0;
 		int			halvings = 0;
 		int			small_step = 1;
+		int			modest_step = 1;
 
 		memcpy(step, grad, sizeof(double) * p);
 		cholesky_solve(L, p, step);
+		for (j = 0; j < p; j++)
+			decrement += step[j] * grad[j];
 
 		for (;;)
 		{
@@ -320,6 +355,8 @@ rg_irls_fit(const RgIrlsSegment *segs, int nseg, int k, const double *xtx,
 				return;
 			if (d > 1e-8 * fmax(1.0, fabs(trial[j])))
 				small_step = 0;
+			if (d > 1e-3 * fmax(1.0, fabs(trial[j])))
+				modest_step = 0;
 		}
 		memcpy(beta, trial, sizeof(double) * p);
 
@@ -330,7 +367,9 @@ rg_irls_fit(const RgIrlsSegment *segs, int nseg, int k, const double *xtx,
 			return;
 		}
 
-		if (small_step && fabs(ll_new - ll) <= 1e-11 * fabs(ll_new) && ll_new < 0.0)
+		if (ll_new < 0.0 &&
+			((decrement < RG_IRLS_DECREMENT * sqrt(n) && modest_step && halvings == 0) ||
+			 (small_step && fabs(ll_new - ll) <= 1e-11 * fabs(ll_new))))
 		{
 			info->loglik = ll_new;
 			info->status = RG_IRLS_OK;

@@ -49,6 +49,14 @@ extern size_t rg_irls_workspace(int k);
 extern void rg_irls_add_moments(double *xtx, double *xty, const double *row, int k);
 
 /*
+ * One Newton step from beta over the rows, in place.  Returns 1 and leaves the
+ * information matrix at the old beta at the start of work (upper triangle, p x p), or
+ * returns 0 with beta unchanged when the step cannot be taken.
+ */
+extern int	rg_irls_newton_step(const RgIrlsSegment *segs, int nseg, int k, double *beta,
+								double *work, RgIrlsTick tick, void *tick_arg);
+
+/*
  * Solve H x = b in place (x holds b on entry) for a positive definite H given by its
  * upper triangle (p x p, row major); L is p x p scratch.  Returns -1, or the column at
  * which H is not positive definite (x is then unchanged).
