@@ -40,9 +40,40 @@ rg_irls_workspace(int k)
 	return 2 * p * p + 4 * p;
 }
 
+/* weight, residual and log-likelihood term of one row at beta */
+static inline double
+row_terms(const double *r, int k, const double *beta, double *w, double *res)
+{
+	const double *x = r + 1;
+	double		eta0 = beta[0];
+	double		eta1 = 0.0;
+	double		eta;
+	double		e;
+	double		mu;
+	int			a;
+
+	/* two accumulators halve the dependency chain of the dot product */
+	for (a = 0; a + 1 < k; a += 2)
+	{
+		eta0 += beta[a + 1] * x[a];
+		eta1 += beta[a + 2] * x[a + 1];
+	}
+	if (a < k)
+		eta0 += beta[a + 1] * x[a];
+	eta = eta0 + eta1;
+
+	/* one exp: e = exp(-|eta|), mu = 1/(1 + exp(-eta)), log(1 + exp(eta)) */
+	e = exp(-fabs(eta));
+	mu = eta >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+	*w = mu * (1.0 - mu);
+	*res = r[0] - mu;
+	return r[0] * eta - (fmax(eta, 0.0) + log1p(e));
+}
+
 /*
  * One pass: log-likelihood, score and information matrix (upper triangle of H, row
- * major, p x p) at beta.
+ * major, p x p) at beta.  Rows go four at a time through the update of H, so each
+ * element of H is loaded and stored once per four rows.
  */
 static double
 evaluate(const RgIrlsSegment *segs, int nseg, int k, const double *beta, double *grad,
@@ -59,34 +90,58 @@ evaluate(const RgIrlsSegment *segs, int nseg, int k, const double *beta, double 
 	{
 		const double *rows = segs[sg].rows;
 		size_t		n = segs[sg].n;
-		size_t		i;
+		size_t		i = 0;
 
-		for (i = 0; i < n; i++)
+		for (; i + 4 <= n; i += 4)
 		{
-			const double *r = rows + i * (size_t) p;
-			const double *x = r + 1;
-			double		eta = beta[0];
-			double		e;
-			double		mu;
-			double		w;
-			double		res;
+			const double *r0 = rows + i * (size_t) p;
+			const double *r1 = r0 + p;
+			const double *r2 = r1 + p;
+			const double *r3 = r2 + p;
+			const double *x0 = r0 + 1;
+			const double *x1 = r1 + 1;
+			const double *x2 = r2 + 1;
+			const double *x3 = r3 + 1;
+			double		w0, w1, w2, w3;
+			double		e0, e1, e2, e3;
 			int			a;
 			int			b;
 
 			if (tick != NULL && (i % TICK_ROWS) == 0)
 				tick(tick_arg);
 
+			ll += row_terms(r0, k, beta, &w0, &e0);
+			ll += row_terms(r1, k, beta, &w1, &e1);
+			ll += row_terms(r2, k, beta, &w2, &e2);
+			ll += row_terms(r3, k, beta, &w3, &e3);
+
+			grad[0] += (e0 + e1) + (e2 + e3);
+			H[0] += (w0 + w1) + (w2 + w3);
+			for (b = 0; b < k; b++)
+				H[b + 1] += (w0 * x0[b] + w1 * x1[b]) + (w2 * x2[b] + w3 * x3[b]);
 			for (a = 0; a < k; a++)
-				eta += beta[a + 1] * x[a];
+			{
+				double		wa0 = w0 * x0[a];
+				double		wa1 = w1 * x1[a];
+				double		wa2 = w2 * x2[a];
+				double		wa3 = w3 * x3[a];
+				double	   *Hrow = H + (size_t) (a + 1) * p + 1;
 
-			/* one exp: e = exp(-|eta|), mu = 1/(1 + exp(-eta)), log(1 + exp(eta)) */
-			e = exp(-fabs(eta));
-			mu = eta >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-			ll += r[0] * eta - (fmax(eta, 0.0) + log1p(e));
-			w = mu * (1.0 - mu);
-			res = r[0] - mu;
+				grad[a + 1] += (e0 * x0[a] + e1 * x1[a]) + (e2 * x2[a] + e3 * x3[a]);
+				for (b = a; b < k; b++)
+					Hrow[b] += (wa0 * x0[b] + wa1 * x1[b]) + (wa2 * x2[b] + wa3 * x3[b]);
+			}
+		}
+		for (; i < n; i++)
+		{
+			const double *r = rows + i * (size_t) p;
+			const double *x = r + 1;
+			double		w;
+			double		res;
+			int			a;
+			int			b;
 
-			/* intercept row of the score and of H */
+			ll += row_terms(r, k, beta, &w, &res);
 			grad[0] += res;
 			H[0] += w;
 			for (b = 0; b < k; b++)
