@@ -1,10 +1,10 @@
 -- credit statistics: results against reference values computed outside PostgreSQL by
--- test/reference/credit_stats.py (numpy/scipy, and mpmath at 40 digits for the normal
--- distribution) on test/data/credit_sample.csv; parallel equivalence; every bad input's
+-- test/reference/credit_stats.py (numpy/scipy, mpmath at 40 digits for the normal
+-- distribution, and the WoE binning written again in Python) on test/data/credit_sample.csv; parallel equivalence; every bad input's
 -- SQLSTATE; markings.  Loads the sample with server-side COPY from $RG_TOP (set by test/run).
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(87);
+SELECT plan(90);
 
 -- |got - want| <= tol * |want|
 CREATE FUNCTION pg_temp.near(got float8, want float8, tol float8) RETURNS boolean
@@ -158,6 +158,14 @@ SELECT is((SELECT jsonb_array_length(riskguard.woe_bins(dti, bad, 3) -> 'bins') 
   'max_bins caps the number of bins');
 SELECT is((SELECT riskguard.woe_bins(v, v IN (1, 2, 3, 6), 4, 0.0) -> 'bins' -> 0 -> 'upper' FROM generate_series(1, 8) v),
   '4'::jsonb, 'a pure first pre-bin joins its neighbour');
+
+-- cut points against the binning written again in Python from the README's description
+SELECT is((SELECT jsonb_path_query_array(riskguard.woe_bins(income, bad), '$.bins[*].upper') FROM credit_sample),
+  '[5.05, 9.07, 10.16, 13.33, 16.42, null]'::jsonb, 'income cut points match the reference binning');
+SELECT is((SELECT jsonb_path_query_array(riskguard.woe_bins(dti, bad, 4, 0.2), '$.bins[*].upper') FROM credit_sample),
+  '[0.2204, 0.3456, 0.4927, null]'::jsonb, 'dti cut points (4 bins of at least 20%) match the reference binning');
+SELECT is((SELECT jsonb_path_query_array(riskguard.woe_bins(utilization, bad, 8), '$.bins[*].upper') FROM credit_sample),
+  '[0.1361, 0.2095, 0.3396, 0.4899, 0.6008, null]'::jsonb, 'utilization cut points (8 pre-bins) match the reference binning');
 
 -- woe_categories recomputed from the raw rows
 SELECT ok((SELECT bool_and(b.count = r.n AND b.bads = r.bads
