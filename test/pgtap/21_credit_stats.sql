@@ -1,7 +1,8 @@
 -- credit statistics: results against reference values computed outside PostgreSQL by
 -- test/reference/credit_stats.py (numpy/scipy, mpmath at 40 digits for the normal
--- distribution, and the WoE binning written again in Python) on test/data/credit_sample.csv; parallel equivalence; every bad input's
--- SQLSTATE; markings.  Loads the sample with server-side COPY from $RG_TOP (set by test/run).
+-- distribution, and the WoE binning written again in Python) on
+-- test/data/credit_sample.csv; parallel equivalence; every bad input's SQLSTATE;
+-- markings.  Loads the sample with server-side COPY from $RG_TOP (set by test/run).
 BEGIN;
 CREATE EXTENSION riskguard;
 SELECT plan(90);
