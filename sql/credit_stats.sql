@@ -74,8 +74,9 @@ SELECT riskguard.fit_logistic(x % 3 = 0, ARRAY[x, 'NaN']::float8[]) FROM generat
 SELECT riskguard.fit_logistic(x % 3 = 0, ARRAY[x, 'Infinity']::float8[]) FROM generate_series(1, 10) x;
 SELECT riskguard.fit_logistic(x % 3 = 0, ARRAY[[x, 1]]::float8[]) FROM generate_series(1, 10) x;
 
--- monotonic WoE bins of monthly income (thousands); upper bounds are inclusive, the last
--- bin is unbounded, and missing incomes have their own bin
+-- monotonic WoE bins of monthly income (thousands); upper bounds are exclusive (each is the
+-- smallest income of the next bin), the last bin is unbounded, and missing incomes have
+-- their own bin
 SELECT b.upper, b.count, b.goods, b.bads, round(b.woe::numeric, 4) AS woe, round(b.iv::numeric, 4) AS iv
   FROM jsonb_to_recordset((SELECT riskguard.woe_bins(income, bad) -> 'bins' FROM credit_sample))
        AS b(upper float8, count int, goods int, bads int, woe float8, iv float8);

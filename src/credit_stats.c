@@ -488,7 +488,7 @@ rg_woe_bins_final(PG_FUNCTION_ARGS)
 	int64		tg;
 	int64		tb;
 	RgWoeItem  *items;
-	double	   *uppers;
+	double	   *values;
 	size_t		nitems = 0;
 	RgWoeBin   *bins;
 	RgWoeBin   *tmp;
@@ -509,14 +509,14 @@ rg_woe_bins_final(PG_FUNCTION_ARGS)
 	tb = bads + s->missing_bads;
 	check_both_classes(tg, tb, "woe_bins");
 
-	/* items: distinct values with their counts */
+	/* items: distinct values (ascending) with their counts */
 	items = palloc_extended(sizeof(RgWoeItem) * Max(s->n, 1), MCXT_ALLOC_HUGE);
-	uppers = palloc_extended(sizeof(double) * Max(s->n, 1), MCXT_ALLOC_HUGE);
+	values = palloc_extended(sizeof(double) * Max(s->n, 1), MCXT_ALLOC_HUGE);
 	for (i = 0; i < (size_t) s->n; i++)
 	{
-		if (nitems == 0 || s->pairs[i].v != uppers[nitems - 1])
+		if (nitems == 0 || s->pairs[i].v != values[nitems - 1])
 		{
-			uppers[nitems] = s->pairs[i].v;
+			values[nitems] = s->pairs[i].v;
 			items[nitems].goods = 0;
 			items[nitems].bads = 0;
 			nitems++;
@@ -558,8 +558,9 @@ rg_woe_bins_final(PG_FUNCTION_ARGS)
 		if (i > 0)
 			appendStringInfoString(&buf, ", ");
 		appendStringInfoChar(&buf, '{');
+		/* exclusive, as in scorecard specs: the smallest value of the next bin */
 		if (i + 1 < nbins)
-			json_num(&buf, "upper", uppers[bins[i].hi - 1]);
+			json_num(&buf, "upper", values[bins[i + 1].lo]);
 		else
 			appendStringInfoString(&buf, "\"upper\": null");
 		appendStringInfoString(&buf, ", ");

@@ -43,7 +43,7 @@ SELECT t.term, round(u.c::numeric, 4) AS coef, round(u.se::numeric, 4) AS std_er
  ORDER BY u.i;
 
 \echo 'woe_bins: monotonic weight-of-evidence bins of debt-to-income, ready for a scorecard spec:'
-SELECT b.upper AS dti_upto, b.count, b.bads AS defaults, round(b.bad_rate::numeric, 3) AS default_rate,
+SELECT b.upper AS dti_below, b.count, b.bads AS defaults, round(b.bad_rate::numeric, 3) AS default_rate,
        round(b.woe::numeric, 3) AS woe, round(b.iv::numeric, 4) AS iv
   FROM jsonb_to_recordset((SELECT riskguard.woe_bins(dti, defaulted, 6) -> 'bins' FROM loan_outcomes))
        AS b(upper float8, count int, bads int, bad_rate float8, woe float8, iv float8);

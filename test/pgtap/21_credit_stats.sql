@@ -5,7 +5,7 @@
 -- markings.  Loads the sample with server-side COPY from $RG_TOP (set by test/run).
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(90);
+SELECT plan(91);
 
 -- |got - want| <= tol * |want|
 CREATE FUNCTION pg_temp.near(got float8, want float8, tol float8) RETURNS boolean
@@ -139,9 +139,9 @@ SELECT ok((SELECT bool_and(b.goods = r.goods AND b.bads = r.bads)
              FROM wb_bins b,
                   LATERAL (SELECT count(*) FILTER (WHERE NOT bad) AS goods, count(*) FILTER (WHERE bad) AS bads
                              FROM credit_sample
-                            WHERE income > coalesce(b.lower, '-Infinity')
-                              AND income <= coalesce(b.upper, 'Infinity')) r),
-  'every bin holds the rows with lower < income <= upper');
+                            WHERE income >= coalesce(b.lower, '-Infinity')
+                              AND income < coalesce(b.upper, 'Infinity')) r),
+  'every bin holds the rows with lower <= income < upper');
 SELECT ok((SELECT bool_and(pg_temp.near(woe, ln((goods / 4368.0) / (bads / 632.0)), 1e-12)) FROM wb_bins),
   'woe = ln(share of goods / share of bads), over all 4368 goods and 632 bads');
 SELECT ok((SELECT bool_and(woe > prev) FROM (SELECT woe, lag(woe) OVER (ORDER BY i) AS prev FROM wb_bins) t
@@ -158,15 +158,45 @@ SELECT ok((SELECT bool_and(b.woe < 0) FROM wb_bins b WHERE i = 1), 'low incomes 
 SELECT is((SELECT jsonb_array_length(riskguard.woe_bins(dti, bad, 3) -> 'bins') <= 3 FROM credit_sample), true,
   'max_bins caps the number of bins');
 SELECT is((SELECT riskguard.woe_bins(v, v IN (1, 2, 3, 6), 4, 0.0) -> 'bins' -> 0 -> 'upper' FROM generate_series(1, 8) v),
-  '4'::jsonb, 'a pure first pre-bin joins its neighbour');
+  '5'::jsonb, 'a pure first pre-bin joins its neighbour (bound 5: values below 5)');
 
 -- cut points against the binning written again in Python from the README's description
+-- (exclusive bounds: each is the smallest value of the next bin)
 SELECT is((SELECT jsonb_path_query_array(riskguard.woe_bins(income, bad), '$.bins[*].upper') FROM credit_sample),
-  '[5.05, 9.07, 10.16, 13.33, 16.42, null]'::jsonb, 'income cut points match the reference binning');
+  '[5.06, 9.08, 10.17, 13.34, 16.45, null]'::jsonb, 'income cut points match the reference binning');
 SELECT is((SELECT jsonb_path_query_array(riskguard.woe_bins(dti, bad, 4, 0.2), '$.bins[*].upper') FROM credit_sample),
-  '[0.2204, 0.3456, 0.4927, null]'::jsonb, 'dti cut points (4 bins of at least 20%) match the reference binning');
+  '[0.2205, 0.3457, 0.493, null]'::jsonb, 'dti cut points (4 bins of at least 20%) match the reference binning');
 SELECT is((SELECT jsonb_path_query_array(riskguard.woe_bins(utilization, bad, 8), '$.bins[*].upper') FROM credit_sample),
-  '[0.1361, 0.2095, 0.3396, 0.4899, 0.6008, null]'::jsonb, 'utilization cut points (8 pre-bins) match the reference binning');
+  '[0.1363, 0.2098, 0.3397, 0.4901, 0.6013, null]'::jsonb, 'utilization cut points (8 pre-bins) match the reference binning');
+
+-- round trip: woe_bins output pasted into a scorecard spec (coefficient 1, intercept 0, so
+-- pd = 1 / (1 + exp(-woe)) of the row's bin, distinct per bin) scores every row into the
+-- bin woe_bins counted it in, boundary values included, and NULL incomes into "missing"
+SELECT riskguard.create_model('woe_roundtrip', jsonb_build_object(
+  'kind', 'scorecard',
+  'scaling', '{"base_score": 600, "base_odds": 50, "pdo": 20}'::jsonb,
+  'intercept', 0,
+  'features', jsonb_build_array(jsonb_build_object(
+    'name', 'income', 'type', 'numeric', 'coefficient', 1, 'reason', 'INCOME',
+    'bins', (SELECT jsonb_agg(b - ARRAY['count', 'goods', 'bads', 'bad_rate', 'iv'] ORDER BY i)
+               FROM jsonb_array_elements(w -> 'bins') WITH ORDINALITY AS e(b, i)),
+    'missing', jsonb_build_object('woe', w -> 'missing' -> 'woe'))),
+  'grades', '{"by": "score", "bands": [{"grade": "A"}]}'::jsonb,
+  'decisions', '[{"decision": "review"}]'::jsonb))
+  FROM wb \g /dev/null
+CREATE TEMP TABLE rt_groups AS
+SELECT pd, count(*)::int AS n, (count(*) FILTER (WHERE bad))::int AS bads, row_number() OVER (ORDER BY pd) AS k
+  FROM (SELECT (riskguard.score('woe_roundtrip', jsonb_build_object('income', income))).pd, bad
+          FROM credit_sample) s
+ GROUP BY pd;
+CREATE TEMP TABLE rt_bins AS
+SELECT b.count, b.bads, b.woe, row_number() OVER (ORDER BY b.woe) AS k
+  FROM wb, jsonb_to_recordset((w -> 'bins') || jsonb_build_array(w -> 'missing')) AS b(count int, bads int, woe float8);
+SELECT results_eq(
+  $$SELECT g.n, g.bads, pg_temp.near(g.pd, 1 / (1 + exp(-b.woe)), 1e-12)
+      FROM rt_groups g LEFT JOIN rt_bins b USING (k) ORDER BY g.k$$,
+  $$SELECT count, bads, true FROM rt_bins ORDER BY k$$,
+  'a scorecard built from woe_bins scores every row into the bin woe_bins counted it in');
 
 -- woe_categories recomputed from the raw rows
 SELECT ok((SELECT bool_and(b.count = r.n AND b.bads = r.bads

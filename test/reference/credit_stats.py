@@ -82,7 +82,9 @@ def woe_bins(values, bad, max_bins=10, min_share=0.05):
     """The binning README.md describes, written again from its text: quantile pre-bins
     closed at distinct values, pure bins merged into the neighbour with the closer bad
     rate, then adjacent bins merged until WoE is strictly monotonic in the direction that
-    keeps more bins (then more IV).  Returns the upper bounds (None for the last bin)."""
+    keeps more bins (then more IV).  Returns the exclusive upper bounds as a scorecard
+    spec takes them (v < upper; each is the smallest value of the next bin), None for the
+    last bin."""
     miss_g = sum(1 for v, b in zip(values, bad) if v is None and not b)
     miss_b = sum(1 for v, b in zip(values, bad) if v is None and b)
     pairs = sorted((v, b) for v, b in zip(values, bad) if v is not None)
@@ -148,7 +150,9 @@ def woe_bins(values, bad, max_bins=10, min_share=0.05):
 
     up, down = monotonic(bins, 1), monotonic(bins, -1)
     best = up if (len(up), iv(up)) > (len(down), iv(down)) else down
-    return [x[0] for x in best[:-1]] + [None]
+    # a bin ends at its largest value: its exclusive bound is the next distinct value
+    following = {items[k][0]: items[k + 1][0] for k in range(len(items) - 1)}
+    return [following[x[0]] for x in best[:-1]] + [None]
 
 
 def irb(pd, lgd, cls, m=2.5):
