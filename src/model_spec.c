@@ -5,7 +5,9 @@
  *
  * Pure C, no postgres.h.  Every fault is reported with the JSON path of the value at
  * fault; specs are strict (unrecognized keys are faults, so a misspelt key is not
- * silently ignored).
+ * silently ignored).  The one allowance: a scorecard bin may keep the statistics that
+ * woe_bins and woe_categories write beside its bounds and WoE, so their output can be
+ * pasted in; those are type-checked and otherwise ignored.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -373,15 +375,42 @@ bin_value(Compiler *c, const RgJson *bin, BinMode *mode, double *value)
 	return get_number(c, bin, woe ? "woe" : "points", woe ? "\"woe\"" : "\"points\"", value);
 }
 
+/*
+ * The statistics woe_bins and woe_categories write into each bin (and the missing bin).
+ * A spec bin may carry them; they are checked to be finite numbers (bad_rate may be
+ * null: an empty bin has none) and play no part in scoring.
+ */
+#define BIN_STATS_KEYS "count", "goods", "bads", "bad_rate", "iv"
+
+static bool
+check_bin_stats(Compiler *c, const RgJson *bin)
+{
+	static const char *const keys[] = {BIN_STATS_KEYS, NULL};
+
+	for (const char *const *k = keys; *k; k++)
+	{
+		const RgJson *v = member(bin, *k);
+		char		what[32];
+		double		ignored;
+
+		if (v == NULL || (v->kind == RG_JSON_NULL && strcmp(*k, "bad_rate") == 0))
+			continue;
+		snprintf(what, sizeof(what), "\"%s\"", *k);
+		if (!get_number(c, bin, *k, what, &ignored))
+			return false;
+	}
+	return true;
+}
+
 static bool
 compile_scorecard_feature(Compiler *c, const RgJson *fj, RgFeature *f, BinMode *mode,
 						  double *raw_missing, double **raw_bins)
 {
 	static const char *const keys[] = {"name", "description", "type", "reason", "coefficient",
 	"bins", "missing", NULL};
-	static const char *const bin_keys_num[] = {"upper", "woe", "points", NULL};
-	static const char *const bin_keys_cat[] = {"values", "woe", "points", NULL};
-	static const char *const missing_keys[] = {"woe", "points", NULL};
+	static const char *const bin_keys_num[] = {"upper", "woe", "points", BIN_STATS_KEYS, NULL};
+	static const char *const bin_keys_cat[] = {"values", "woe", "points", BIN_STATS_KEYS, NULL};
+	static const char *const missing_keys[] = {"woe", "points", BIN_STATS_KEYS, NULL};
 	const RgJson *type;
 	const RgJson *bins;
 	const RgJson *missing;
@@ -427,7 +456,8 @@ compile_scorecard_feature(Compiler *c, const RgJson *fj, RgFeature *f, BinMode *
 		{
 			const RgJson *upper = member(b, "upper");
 
-			if (!check_keys(c, b, bin_keys_num, "a numeric bin"))
+			if (!check_keys(c, b, bin_keys_num, "a numeric bin")
+				|| !check_bin_stats(c, b))
 				return false;
 			if (upper == NULL || upper->kind == RG_JSON_NULL)
 			{
@@ -452,6 +482,7 @@ compile_scorecard_feature(Compiler *c, const RgJson *fj, RgFeature *f, BinMode *
 			const RgJson *values = member(b, "values");
 
 			if (!check_keys(c, b, bin_keys_cat, "a categorical bin")
+				|| !check_bin_stats(c, b)
 				|| !expect_array(c, values, "values", "\"values\""))
 				return false;
 			ncategories += values->n;
@@ -489,6 +520,7 @@ compile_scorecard_feature(Compiler *c, const RgJson *fj, RgFeature *f, BinMode *
 		return false;
 	saved = path_push_key(c, "missing");
 	if (!check_keys(c, missing, missing_keys, "the missing bin")
+		|| !check_bin_stats(c, missing)
 		|| !bin_value(c, missing, mode, raw_missing))
 		return false;
 	path_pop(c, saved);

@@ -3,7 +3,7 @@
 -- trigger, privileges
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(107);
+SELECT plan(116);
 
 -- the surface
 SELECT has_table('riskguard', 'credit_model', 'models are stored in riskguard.credit_model');
@@ -190,6 +190,32 @@ SELECT throws_ok($$SELECT riskguard.create_model('x', pg_temp.bad('{features,0,t
   'RG020', 'invalid model specification at $.features[0].type', 'unrecognized feature type');
 SELECT throws_ok($$SELECT riskguard.create_model('x', pg_temp.bad('{features,0,bins,0}', '{"uper": 1, "points": 10}'))$$,
   'RG020', 'invalid model specification at $.features[0].bins[0].uper', 'a misspelt key');
+-- bins may keep the statistics woe_bins and woe_categories write (checked, not scored)
+SELECT is(riskguard.validate_model(pg_temp.bad('{features,0,bins,1}',
+            '{"upper": 5, "count": 120, "goods": 110, "bads": 10, "bad_rate": 0.0833, "points": 170, "iv": 0.012}')),
+  'scorecard', 'a numeric bin may carry count, goods, bads, bad_rate and iv');
+SELECT is(riskguard.validate_model(jsonb_set(pg_temp.bad('{features,1,bins,0}',
+            '{"values": ["x"], "count": 3, "goods": 2, "bads": 1, "bad_rate": 0.3333, "points": 160, "iv": -0.2}'),
+            '{features,1,missing}', '{"count": 0, "goods": 0, "bads": 0, "bad_rate": null, "points": 100, "iv": 0}')),
+  'scorecard', 'a categorical bin and the missing bin may carry them too; bad_rate may be null');
+SELECT riskguard.create_model('good_stats', pg_temp.bad('{features,0,bins,1}',
+         '{"upper": 5, "count": 1, "goods": 1, "bads": 0, "bad_rate": 0, "points": 170, "iv": 99}')) \g /dev/null
+SELECT results_eq(
+  $$SELECT s.score, s.pd, s.grade, s.decision, s.reasons FROM riskguard.score('good_stats', '{"a": 3, "b": "x", "c": 20}') s$$,
+  $$SELECT s.score, s.pd, s.grade, s.decision, s.reasons FROM riskguard.score('good', '{"a": 3, "b": "x", "c": 20}') s$$,
+  'the statistics play no part in scoring');
+SELECT throws_ok($$SELECT riskguard.create_model('x', pg_temp.bad('{features,0,bins,1,count}', '"many"'))$$,
+  'RG020', 'invalid model specification at $.features[0].bins[1].count', 'a non-numeric count');
+SELECT throws_ok($$SELECT riskguard.create_model('x', pg_temp.bad('{features,1,bins,0,iv}', '[0.1]'))$$,
+  'RG020', 'invalid model specification at $.features[1].bins[0].iv', 'a non-numeric iv in a categorical bin');
+SELECT throws_ok($$SELECT riskguard.create_model('x', pg_temp.bad('{features,0,missing,goods}', 'null'))$$,
+  'RG020', 'invalid model specification at $.features[0].missing.goods', 'a null goods (only bad_rate may be null)');
+SELECT throws_ok($$SELECT riskguard.create_model('x', pg_temp.bad('{features,0,bins,1,bad_rate}', '"8%"'))$$,
+  'RG020', 'invalid model specification at $.features[0].bins[1].bad_rate', 'a bad_rate given as a string');
+SELECT throws_ok($$SELECT riskguard.create_model('x', pg_temp.bad('{features,0,bins,1,colour}', '"red"'))$$,
+  'RG020', 'invalid model specification at $.features[0].bins[1].colour', 'any other key in a bin is still refused');
+SELECT throws_ok($$SELECT riskguard.create_model('x', pg_temp.bad('{features,1,missing,colour}', '"red"'))$$,
+  'RG020', 'invalid model specification at $.features[1].missing.colour', 'and in the missing bin');
 SELECT throws_ok($$SELECT riskguard.create_model('x', pg_temp.bad('{features,0,bins,1,points}', '"many"'))$$,
   'RG020', 'invalid model specification at $.features[0].bins[1].points', 'non-numeric points');
 SELECT throws_ok($$SELECT riskguard.create_model('x', jsonb_set(spec, '{features,0,bins,1,woe}', '"high"'))

@@ -5,7 +5,7 @@
 -- markings.  Loads the sample with server-side COPY from $RG_TOP (set by test/run).
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(91);
+SELECT plan(95);
 
 -- |got - want| <= tol * |want|
 CREATE FUNCTION pg_temp.near(got float8, want float8, tol float8) RETURNS boolean
@@ -197,6 +197,50 @@ SELECT results_eq(
       FROM rt_groups g LEFT JOIN rt_bins b USING (k) ORDER BY g.k$$,
   $$SELECT count, bads, true FROM rt_bins ORDER BY k$$,
   'a scorecard built from woe_bins scores every row into the bin woe_bins counted it in');
+
+-- woe_bins and woe_categories output pasted in whole (bins and missing bin with their
+-- count, goods, bads, bad_rate and iv) is a valid spec, and scores every row exactly as
+-- the same spec with those statistics stripped
+CREATE TEMP TABLE paste_src AS
+SELECT riskguard.woe_bins(income, bad) AS inc, riskguard.woe_categories(home, bad) AS cat FROM credit_sample;
+CREATE FUNCTION pg_temp.strip(b jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE jsonb_typeof(b)
+         WHEN 'array' THEN (SELECT jsonb_agg(e - ARRAY['count', 'goods', 'bads', 'bad_rate', 'iv'] ORDER BY i)
+                              FROM jsonb_array_elements(b) WITH ORDINALITY AS t(e, i))
+         ELSE b - ARRAY['count', 'goods', 'bads', 'bad_rate', 'iv'] END $$;
+CREATE FUNCTION pg_temp.pasted_card(inc_bins jsonb, inc_missing jsonb, cat_bins jsonb, cat_missing jsonb)
+  RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_build_object(
+    'kind', 'scorecard',
+    'scaling', '{"base_score": 600, "base_odds": 50, "pdo": 20}'::jsonb,
+    'intercept', -1.9,
+    'features', jsonb_build_array(
+      jsonb_build_object('name', 'income', 'type', 'numeric', 'coefficient', -0.9, 'reason', 'INCOME',
+                         'bins', inc_bins, 'missing', inc_missing),
+      jsonb_build_object('name', 'home', 'type', 'categorical', 'coefficient', -0.7, 'reason', 'HOME',
+                         'bins', cat_bins, 'missing', cat_missing)),
+    'grades', '{"by": "score", "bands": [{"grade": "A", "min_score": 620}, {"grade": "B"}]}'::jsonb,
+    'decisions', '[{"decision": "approve", "max_pd": 0.1}, {"decision": "decline"}]'::jsonb) $$;
+SELECT is((SELECT riskguard.create_model('woe_pasted',
+                    pg_temp.pasted_card(inc -> 'bins', inc -> 'missing', cat -> 'bins', cat -> 'missing'))
+             FROM paste_src), 1, 'woe_bins and woe_categories output pasted in unchanged is accepted');
+SELECT is((SELECT riskguard.create_model('woe_stripped',
+                    pg_temp.pasted_card(pg_temp.strip(inc -> 'bins'), pg_temp.strip(inc -> 'missing'),
+                                        pg_temp.strip(cat -> 'bins'), pg_temp.strip(cat -> 'missing')))
+             FROM paste_src), 1, 'the same spec with the statistics stripped is accepted');
+SELECT ok((SELECT spec #> '{features,0,bins,0}' ?& ARRAY['count', 'goods', 'bads', 'bad_rate', 'iv']
+                  AND spec #> '{features,1,bins,0}' ?& ARRAY['values', 'count', 'iv']
+                  AND spec #> '{features,1,missing}' ?& ARRAY['count', 'bad_rate', 'woe']
+             FROM riskguard.credit_model WHERE name = 'woe_pasted'),
+  'the stored pasted spec keeps the statistics');
+SELECT results_eq(
+  $$SELECT id, s.score, s.pd, s.grade, s.decision, s.reasons
+      FROM credit_sample, riskguard.score('woe_pasted', jsonb_build_object('income', income, 'home', home)) s
+     ORDER BY id$$,
+  $$SELECT id, s.score, s.pd, s.grade, s.decision, s.reasons
+      FROM credit_sample, riskguard.score('woe_stripped', jsonb_build_object('income', income, 'home', home)) s
+     ORDER BY id$$,
+  'the pasted spec scores every row as the stripped one');
 
 -- woe_categories recomputed from the raw rows
 SELECT ok((SELECT bool_and(b.count = r.n AND b.bads = r.bads
