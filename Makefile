@@ -15,7 +15,16 @@ OBJS = \
 	src/rg_errors.o \
 	src/rootkey.o \
 	src/audit.o \
-	src/limits.o
+	src/limits.o \
+	src/model_spec.o \
+	src/scoring_core.o \
+	src/scoring.o \
+	src/normal.o \
+	src/irls.o \
+	src/credit_stats_core.o \
+	src/credit_stats.o \
+	src/credit_stats_fit.o \
+	src/credit_stats_pricing.o
 
 DATA_built = riskguard--$(EXTVERSION).sql
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
