@@ -13,7 +13,12 @@ MODULE_big = riskguard
 OBJS = \
 	src/riskguard.o \
 	src/rg_errors.o \
-	src/rootkey.o
+	src/rootkey.o \
+	src/ledger_hash.o \
+	src/ledger_cache.o \
+	src/ledger_heap.o \
+	src/ledger_trigger.o \
+	src/ledger_verify.o
 
 DATA_built = riskguard--$(EXTVERSION).sql
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
