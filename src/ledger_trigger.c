@@ -381,6 +381,15 @@ text_equal(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* an account's code when the transfer holds it, else its id */
+static char *
+account_label(LedgerPosting *p, int64 id)
+{
+	LedgerAccount *acc = find_locked(p, id);
+
+	return acc ? psprintf("\"%s\"", acc->code) : psprintf("account %lld", (long long) id);
+}
+
 /* true when the key names an identical earlier transfer, which is kept */
 static bool
 check_idempotency(LedgerPosting *p)
@@ -448,9 +457,9 @@ check_idempotency(LedgerPosting *p)
 		phase == p->phase;
 	if (!same)
 		rg_error(ERRCODE_RG_IDEMPOTENCY_CONFLICT,
-				 psprintf("Transfer %lld used the key for " INT64_FORMAT " from account %lld to account %lld (%s); this transfer is " INT64_FORMAT " from account %lld to account %lld (%s).",
-						  (long long) id, amount, (long long) debit, (long long) credit, kind,
-						  p->amount, (long long) p->debit_id, (long long) p->credit_id, p->kind),
+				 psprintf("Transfer %lld used the key for " INT64_FORMAT " from %s to %s (%s); this transfer is " INT64_FORMAT " from \"%s\" to \"%s\" (%s).",
+						  (long long) id, amount, account_label(p, debit), account_label(p, credit), kind,
+						  p->amount, p->debit->code, p->credit->code, p->kind),
 				 "Use a new idempotency key for a different transfer.",
 				 "idempotency key \"%s\" was already used for a different transfer",
 				 p->idempotency_key);
@@ -882,7 +891,7 @@ rg_ledger_append_only(PG_FUNCTION_ARGS)
 					  op, RelationGetRelationName(td->tg_relation)),
 			 "Correct a transfer with a reversing transfer; complete a pending one with riskguard.post_pending or riskguard.void_pending.",
 			 "ledger table \"%s\" is append-only", RelationGetRelationName(td->tg_relation));
-	PG_RETURN_NULL();
+	return PointerGetDatum(NULL);
 }
 
 PG_FUNCTION_INFO_V1(rg_ledger_config_changed);
@@ -898,5 +907,5 @@ rg_ledger_config_changed(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("riskguard configuration trigger must be called as a trigger")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
-	PG_RETURN_NULL();
+	return PointerGetDatum(NULL);
 }
