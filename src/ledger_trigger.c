@@ -9,8 +9,9 @@
  *		   and share the currency; a completion names a pending transfer it matches;
  *		2. idempotency: a key seen before with the same fields keeps the first transfer
  *		   (the row is skipped), with other fields raises RG005;
- *		3. segregation: the flow between the two accounts' pools must be in
- *		   riskguard.pool_flow for this kind (RG002);
+ *		3. segregation: the flow between the two accounts' pools (see
+ *		   check_segregation for its direction) must be in riskguard.pool_flow for
+ *		   this kind (RG002);
  *		4. balance constraints and overflow (RG003, 22003);
  *		5. reserve provisioning: the provision's amount and accounts are settled;
  *		6. chain hashes and the account updates; a completion marks its pending
@@ -468,16 +469,25 @@ check_idempotency(LedgerPosting *p)
 
 /* ---------- step 3: segregation ---------- */
 
+/*
+ * The direction money moves between pools.  Crediting a credit-normal account (a wallet,
+ * fee income, the reserve) pays it from the debit account: debit pool to credit pool.
+ * Crediting a debit-normal account (the custody bank account, a platform bank account)
+ * takes money out of it: credit pool to debit pool.  So taking cash out of custody into
+ * a platform bank account is a client -> platform flow, like any other.
+ */
 static void
 check_segregation(LedgerPosting *p)
 {
-	int			from = p->debit->pool,
-				to = p->credit->pool;
+	LedgerAccount *payer = p->credit->credit_normal ? p->debit : p->credit;
+	LedgerAccount *payee = p->credit->credit_normal ? p->credit : p->debit;
+	int			from = payer->pool,
+				to = payee->pool;
 
 	if (!ledger_flow_allowed(p->cache, from, to, p->kind))
 		rg_error(ERRCODE_RG_SEGREGATION_VIOLATION,
 				 psprintf("Account \"%s\" (pool %s) may not pay account \"%s\" (pool %s) for kind \"%s\"; the amount is " INT64_FORMAT ".",
-						  p->debit->code, ledger_pool_names[from], p->credit->code,
+						  payer->code, ledger_pool_names[from], payee->code,
 						  ledger_pool_names[to], p->kind, p->amount),
 				 "The allowed flows are listed in riskguard.pool_flow.",
 				 "transfer of kind \"%s\" from pool %s to pool %s is not allowed",

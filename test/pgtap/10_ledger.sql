@@ -2,7 +2,7 @@
 -- transfers, segregation, reserve provisioning, idempotency, privileges and verification
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(72);
+SELECT plan(74);
 
 -- accounts: a custody bank account, two client wallets, the platform's fee income and
 -- bank account, the risk reserve, a USD wallet and an overdraft-allowed wallet
@@ -81,6 +81,12 @@ SELECT throws_ok($$SELECT riskguard.post_transfer('reserve:main', 'platform:fees
                  'not even compensation: RG002');
 SELECT throws_ok($$SELECT riskguard.post_transfer('platform:bank', 'platform:fees', 10, 'capital')$$, 'RG002', NULL,
                  'platform -> platform is not in the shipped policy: RG002');
+-- crediting an asset account takes money out of it: custody cash into a platform bank
+SELECT throws_ok($$SELECT riskguard.post_transfer('platform:bank', 'custody:icbc', 1000, 'refund')$$, 'RG002',
+                 'transfer of kind "refund" from pool client to pool platform is not allowed',
+                 'moving custody cash to a platform bank account is client -> platform: RG002');
+SELECT lives_ok($$SELECT riskguard.post_transfer('platform:bank', 'custody:icbc', 300, 'fee')$$,
+                'sweeping fee income out of custody is allowed');
 -- the cache sees a new flow at once, in the same session
 INSERT INTO riskguard.pool_flow VALUES ('platform', 'platform', 'capital');
 SELECT lives_ok($$SELECT riskguard.post_transfer('platform:bank', 'platform:fees', 5000000, 'capital')$$,

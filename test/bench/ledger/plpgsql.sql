@@ -59,8 +59,10 @@ BEGIN
       RAISE EXCEPTION 'idempotency key reused' USING ERRCODE = 'RG005';
     END IF;
   END IF;
-  IF NOT EXISTS (SELECT 1 FROM pl.pool_flow f WHERE f.from_pool = d.pool AND f.to_pool = c.pool
-                   AND f.kind IN ('*', NEW.kind)) THEN
+  IF NOT EXISTS (SELECT 1 FROM pl.pool_flow f
+                  WHERE f.from_pool = CASE WHEN c.normal_side = 'credit' THEN d.pool ELSE c.pool END
+                    AND f.to_pool = CASE WHEN c.normal_side = 'credit' THEN c.pool ELSE d.pool END
+                    AND f.kind IN ('*', NEW.kind)) THEN
     RAISE EXCEPTION 'flow not allowed' USING ERRCODE = 'RG002';
   END IF;
   d.debits_posted := d.debits_posted + NEW.amount;
