@@ -263,7 +263,7 @@ BEGIN
     RAISE EXCEPTION 'transfer % does not exist', id USING ERRCODE = '23503';
   END IF;
   RETURN riskguard._insert_transfer(p.debit_account, p.credit_account,
-                                    pg_catalog.coalesce(amount, p.amount), p.kind, p.reference,
+                                    COALESCE(amount, p.amount), p.kind, p.reference,
                                     NULL, status, id);
 END
 $$;
@@ -312,7 +312,7 @@ BEGIN
             DETAIL = pg_catalog.format('Account "%s" is in pool %s with normal side %s.', c.code, c.pool, c.normal_side),
             HINT = 'A custody account is a debit-normal account in the client pool.';
   END IF;
-  SELECT pg_catalog.coalesce(pg_catalog.sum(a.credits_posted::numeric OPERATOR(pg_catalog.-) a.debits_posted), 0)
+  SELECT COALESCE(pg_catalog.sum(a.credits_posted::numeric OPERATOR(pg_catalog.-) a.debits_posted), 0)
     INTO liabilities
     FROM riskguard.account a
    WHERE a.pool OPERATOR(pg_catalog.=) 'client'::riskguard.fund_pool
