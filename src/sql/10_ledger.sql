@@ -137,6 +137,33 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION riskguard._ledger_config_changed() IS
   'invalidates every backend''s cache of pool flows and reserve rules when they change';
 
+-- account rows: balances, chain heads and identity change only through transfers
+CREATE FUNCTION riskguard._account_guard()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF (NEW.id, NEW.code, NEW.pool, NEW.currency, NEW.normal_side, NEW.debits_posted,
+      NEW.credits_posted, NEW.debits_pending, NEW.credits_pending, NEW.head_seq, NEW.head_hash,
+      NEW.created_at)
+     IS DISTINCT FROM
+     (OLD.id, OLD.code, OLD.pool, OLD.currency, OLD.normal_side, OLD.debits_posted,
+      OLD.credits_posted, OLD.debits_pending, OLD.credits_pending, OLD.head_seq, OLD.head_hash,
+      OLD.created_at) THEN
+    RAISE EXCEPTION 'ledger table "account" is append-only'
+      USING ERRCODE = 'RG004',
+            DETAIL = pg_catalog.format('Account "%s": only owner, owner_kind and allow_overdraft may be updated; balances and chain heads change only through transfers.', OLD.code),
+            HINT = 'Post a transfer to move money.';
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION riskguard._account_guard() IS
+  'refuses updates of an account''s identity, balances and chain head (RG004)';
+
+CREATE TRIGGER account_guard BEFORE UPDATE ON riskguard.account
+  FOR EACH ROW EXECUTE FUNCTION riskguard._account_guard();
 CREATE TRIGGER transfer_check BEFORE INSERT ON riskguard.transfer
   FOR EACH ROW EXECUTE FUNCTION riskguard._transfer_before_insert();
 CREATE TRIGGER transfer_append_only BEFORE UPDATE OR DELETE ON riskguard.transfer
@@ -363,6 +390,7 @@ REVOKE ALL ON FUNCTION riskguard.open_account(text, riskguard.fund_pool, text, t
                        riskguard.reconcile(text, bigint, timestamptz),
                        riskguard.verify_ledger(), riskguard.ledger_digest(),
                        riskguard._transfer_before_insert(), riskguard._append_only(),
+                       riskguard._account_guard(),
                        riskguard._ledger_config_changed() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION riskguard.open_account(text, riskguard.fund_pool, text, text, char, text, boolean),
                           riskguard.reconcile(text, bigint, timestamptz),

@@ -2,7 +2,7 @@
 -- transfers, segregation, reserve provisioning, idempotency, privileges and verification
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(74);
+SELECT plan(76);
 
 -- accounts: a custody bank account, two client wallets, the platform's fee income and
 -- bank account, the risk reserve, a USD wallet and an overdraft-allowed wallet
@@ -161,6 +161,10 @@ SELECT throws_ok('TRUNCATE riskguard.transfer', 'RG004', NULL, 'TRUNCATE: RG004'
 SELECT throws_ok(format('UPDATE riskguard.transfer SET status = %L WHERE id = %s', 'pending', (SELECT id FROM hold)), 'RG004', NULL,
                  'a status change by hand: RG004');
 SELECT throws_ok('DELETE FROM riskguard.account', 'RG004', NULL, 'deleting accounts: RG004');
+SELECT throws_ok($$UPDATE riskguard.account SET credits_posted = credits_posted + 100 WHERE code = 'wallet:wang'$$, 'RG004',
+                 'ledger table "account" is append-only', 'changing a balance by hand: RG004');
+SELECT lives_ok($$UPDATE riskguard.account SET owner = 'Wang Fang (verified)' WHERE code = 'wallet:wang'$$,
+                'an account''s owner may be corrected');
 
 -- privileges: pool_flow and reserve_rule are writable by riskguard_admin only
 CREATE ROLE ledger_tap_app;
