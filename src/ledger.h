@@ -11,6 +11,7 @@
 #include "access/htup.h"
 #include "executor/tuptable.h"
 #include "utils/relcache.h"
+#include "utils/snapshot.h"
 
 /* fund pools, in the order of the riskguard.fund_pool enum */
 #define LEDGER_POOL_CLIENT		0
@@ -115,9 +116,12 @@ typedef struct LedgerRow
 /*
  * ledger_lock_row: find the row of rel whose bigint key (the first column of index
  * idx) equals key, lock it and return true, or return false when there is none.  The
- * caller must have made its earlier changes visible (CommandCounterIncrement).
+ * caller must have made its earlier changes visible (CommandCounterIncrement) and
+ * taken snap afterwards (GetLatestSnapshot); the newest version of the row is locked
+ * whatever snap sees.
  */
-extern bool ledger_lock_row(Relation rel, Relation idx, int64 key, LedgerRow *row);
+extern bool ledger_lock_row(Relation rel, Relation idx, Snapshot snap, int64 key,
+							LedgerRow *row);
 
 /* replace the locked row's columns where repl[i] is set, maintaining indexes */
 extern void ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl);

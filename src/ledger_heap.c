@@ -3,7 +3,7 @@
  *		Locking and updating ledger rows by direct heap access, so that the transfer
  *		trigger does not pay for an SQL statement per account.
  *
- * A row is found through its primary key with the latest snapshot and locked FOR NO
+ * A row is found through its primary key with a recent snapshot and locked FOR NO
  * KEY UPDATE as its newest version (waiting for a concurrent holder, as SELECT ... FOR
  * NO KEY UPDATE does under READ COMMITTED).  Under REPEATABLE READ or SERIALIZABLE a
  * row changed by a transaction the snapshot does not see raises a serialization
@@ -28,9 +28,8 @@
 #include "ledger.h"
 
 bool
-ledger_lock_row(Relation rel, Relation idx, int64 key, LedgerRow *row)
+ledger_lock_row(Relation rel, Relation idx, Snapshot snap, int64 key, LedgerRow *row)
 {
-	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
 	ScanKeyData skey;
@@ -47,7 +46,6 @@ ledger_lock_row(Relation rel, Relation idx, int64 key, LedgerRow *row)
 	if (!found)
 	{
 		ExecDropSingleTupleTableSlot(slot);
-		UnregisterSnapshot(snap);
 		return false;
 	}
 
@@ -56,7 +54,6 @@ ledger_lock_row(Relation rel, Relation idx, int64 key, LedgerRow *row)
 						   LockTupleNoKeyExclusive, LockWaitBlock,
 						   IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
 						   &tmfd);
-	UnregisterSnapshot(snap);
 	switch (res)
 	{
 		case TM_Ok:

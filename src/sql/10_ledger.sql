@@ -98,7 +98,9 @@ SELECT pg_catalog.pg_extension_config_dump('riskguard.account', '');
 SELECT pg_catalog.pg_extension_config_dump('riskguard.account_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('riskguard.transfer', '');
 SELECT pg_catalog.pg_extension_config_dump('riskguard.transfer_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('riskguard.pool_flow', '');
+-- the shipped flows are created by the install script; a dump carries the others
+SELECT pg_catalog.pg_extension_config_dump('riskguard.pool_flow',
+  $$WHERE (from_pool::text, to_pool::text, kind) NOT IN (('client', 'client', '*'), ('client', 'platform', 'fee'), ('client', 'platform', 'repay_interest'), ('platform', 'client', '*'), ('platform', 'reserve', 'reserve_provision'), ('reserve', 'client', 'reserve_compensation'))$$);
 SELECT pg_catalog.pg_extension_config_dump('riskguard.reserve_rule', '');
 SELECT pg_catalog.pg_extension_config_dump('riskguard.reconciliation', '');
 SELECT pg_catalog.pg_extension_config_dump('riskguard.reconciliation_id_seq', '');

@@ -41,5 +41,21 @@ like "$(q "SELECT count(*) FROM riskguard.transfer WHERE kind = 'reserve_provisi
 is "$(q "SELECT count(*) FILTER (WHERE NOT ok) || '/' || count(*) FROM riskguard.verify_ledger()")" "0/8" \
 	"every account's hash chain and balances verify"
 
+# REPEATABLE READ: a transfer on an account changed since the snapshot is a
+# serialization failure, as an UPDATE would be
+cat >"$RG_WORK/ledger_rr.sql" <<'SQL'
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM riskguard.transfer \g /dev/null
+SELECT pg_sleep(1.5) \g /dev/null
+SELECT riskguard.post_transfer('w1', 'w2', 1, 'invest');
+SQL
+"$PGBIN/psql" -X -q -v VERBOSITY=sqlstate -d "$db" -f "$RG_WORK/ledger_rr.sql" >"$RG_WORK/ledger_rr.out" 2>&1 &
+rr_pid=$!
+sleep 0.5
+sql_value "SELECT riskguard.post_transfer('custody', 'w1', 100, 'deposit')" -d "$db" >/dev/null
+wait "$rr_pid"
+rr=$(cat "$RG_WORK/ledger_rr.out")
+like "$rr" '40001' "under REPEATABLE READ a concurrently changed account raises 40001"
+
 rg_psql -d postgres -c "DROP DATABASE $db"
 done_testing
