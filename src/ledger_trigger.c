@@ -87,6 +87,8 @@ typedef struct LedgerPosting
 	bool		has_pending_id;
 	int64		pending_id;
 	int64		pending_amount;	/* a completion: the amount held */
+	char	   *pending_status;	/* a completion: the pending transfer's status */
+	bool		pending_is_completion;	/* ... which is itself a completion */
 	LedgerPhase phase;
 	TimestampTz created_at;
 	char	   *created_by;
@@ -224,12 +226,13 @@ static void
 read_account(const LedgerCache *c, LedgerAccount *acc)
 {
 	TupleDesc	desc = RelationGetDescr(acc->row.rel);
-	HeapTuple	t = acc->row.tuple;
-	bool		isnull;
-	Datum		d;
+	Datum	   *v = palloc(sizeof(Datum) * desc->natts);
+	bool	   *n = palloc(sizeof(bool) * desc->natts);
 	char	   *s;
 
-#define GET(att) (d = heap_getattr(t, c->acc.att, desc, &isnull), isnull ? (Datum) 0 : d)
+	/* one pass over the tuple: code is variable-length, so attribute offsets are not cached */
+	heap_deform_tuple(acc->row.tuple, desc, v, n);
+#define GET(att) (n[c->acc.att - 1] ? (Datum) 0 : v[c->acc.att - 1])
 	acc->code = TextDatumGetCString(GET(code));
 	acc->pool = ledger_pool_index(c, DatumGetObjectId(GET(pool)));
 	s = TextDatumGetCString(GET(currency));
@@ -242,11 +245,10 @@ read_account(const LedgerCache *c, LedgerAccount *acc)
 	acc->debits_pending = DatumGetInt64(GET(debits_pending));
 	acc->credits_pending = DatumGetInt64(GET(credits_pending));
 	acc->head_seq = DatumGetInt64(GET(head_seq));
-	d = heap_getattr(t, c->acc.head_hash, desc, &isnull);
-	acc->has_head = !isnull;
-	if (!isnull)
+	acc->has_head = !n[c->acc.head_hash - 1];
+	if (acc->has_head)
 	{
-		bytea	   *h = DatumGetByteaPP(d);
+		bytea	   *h = DatumGetByteaPP(v[c->acc.head_hash - 1]);
 
 		if (VARSIZE_ANY_EXHDR(h) != LEDGER_HASH_BYTES)
 			ereport(ERROR,
@@ -348,12 +350,8 @@ check_pending(LedgerPosting *p, LedgerRow *prow, Relation trrel, Relation tridx)
 	status = TextDatumGetCString(heap_getattr(prow->tuple, a->status, desc, &isnull));
 	heap_getattr(prow->tuple, a->pending_id, desc, &isnull);
 
-	if (!isnull || strcmp(status, "pending") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("transfer %lld is not pending", (long long) p->pending_id),
-				 errdetail("Its status is %s, so it cannot be %s.", status,
-						   p->phase == LEDGER_PHASE_POST ? "posted" : "voided")));
+	p->pending_status = status;
+	p->pending_is_completion = !isnull;
 	if (debit != p->debit_id || credit != p->credit_id || strcmp(kind, p->kind) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -373,6 +371,19 @@ check_pending(LedgerPosting *p, LedgerRow *prow, Relation trrel, Relation tridx)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("voiding pending transfer %lld must release its whole amount " INT64_FORMAT ", not " INT64_FORMAT,
 						(long long) p->pending_id, p->pending_amount, p->amount)));
+}
+
+/* a completion's pending transfer must still be pending (checked after idempotency, so
+ * that a replayed completion returns the first one) */
+static void
+check_still_pending(LedgerPosting *p)
+{
+	if (p->pending_is_completion || strcmp(p->pending_status, "pending") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("transfer %lld is not pending", (long long) p->pending_id),
+				 errdetail("Its status is %s, so it cannot be %s.", p->pending_status,
+						   p->phase == LEDGER_PHASE_POST ? "posted" : "voided")));
 }
 
 /* ---------- step 2: idempotency ---------- */
@@ -783,6 +794,9 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 		UnregisterSnapshot(p.snapshot);
 		return NULL;
 	}
+
+	if (p.has_pending_id)
+		check_still_pending(&p);
 
 	/* 3. segregation */
 	check_segregation(&p);

@@ -2,7 +2,7 @@
 -- transfers, segregation, reserve provisioning, idempotency, privileges and verification
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(76);
+SELECT plan(79);
 
 -- accounts: a custody bank account, two client wallets, the platform's fee income and
 -- bank account, the risk reserve, a USD wallet and an overdraft-allowed wallet
@@ -144,6 +144,15 @@ SELECT throws_ok(format('SELECT riskguard.void_pending(%s)', (SELECT id FROM hol
                  'voiding it twice: 55000');
 SELECT throws_ok('SELECT riskguard.post_pending(1)', '55000', NULL, 'posting a single-phase transfer as pending: 55000');
 SELECT throws_ok('SELECT riskguard.post_pending(987654)', '23503', NULL, 'posting an unknown transfer: 23503');
+-- a completion written by INSERT with an idempotency key, replayed
+UPDATE hold SET id = riskguard.hold_transfer('wallet:li', 'wallet:wang', 500, 'invest');
+PREPARE complete_hold AS
+INSERT INTO riskguard.transfer (debit_account, credit_account, amount, kind, status, pending_id, idempotency_key)
+SELECT acc.li, acc.wang, 500, 'invest', 'posted', hold.id, 'complete-hold' FROM acc, hold;
+SELECT lives_ok('EXECUTE complete_hold', 'a completion written by INSERT with an idempotency key');
+SELECT lives_ok('EXECUTE complete_hold', 'the replayed completion keeps the first (no 55000)');
+SELECT is((SELECT count(*)::int FROM riskguard.transfer WHERE pending_id = (SELECT id FROM hold)), 1,
+          'the hold has one completion');
 
 -- reserve provisioning: 50 bps of every invest, rounded down, posted in the same transaction
 INSERT INTO riskguard.reserve_rule VALUES ('invest', 50, (SELECT fees FROM acc), (SELECT reserve FROM acc));
