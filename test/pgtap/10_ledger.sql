@@ -2,7 +2,50 @@
 -- transfers, segregation, reserve provisioning, idempotency, privileges and verification
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(79);
+SELECT plan(99);
+
+-- the objects the ledger creates
+SELECT has_type('riskguard', 'fund_pool', 'type fund_pool');
+SELECT enum_has_labels('riskguard', 'fund_pool', ARRAY['client', 'platform', 'reserve'], 'fund_pool labels in order');
+SELECT has_table('riskguard', 'account', 'table account');
+SELECT has_table('riskguard', 'transfer', 'table transfer');
+SELECT has_table('riskguard', 'pool_flow', 'table pool_flow');
+SELECT has_table('riskguard', 'reserve_rule', 'table reserve_rule');
+SELECT has_table('riskguard', 'reconciliation', 'table reconciliation');
+SELECT has_view('riskguard', 'account_balance', 'view account_balance');
+SELECT columns_are('riskguard', 'transfer', ARRAY['id', 'debit_account', 'credit_account', 'amount', 'kind',
+  'reference', 'idempotency_key', 'status', 'pending_id', 'created_at', 'created_by', 'debit_seq', 'debit_hash',
+  'credit_seq', 'credit_hash'], 'transfer columns');
+SELECT has_trigger('riskguard', 'transfer', 'transfer_check', 'the transfer trigger');
+CREATE TEMP TABLE ledger_functions (name) AS
+VALUES ('_account_guard'), ('_account_id'), ('_append_only'), ('_complete_pending'), ('_insert_transfer'),
+       ('_ledger_config_changed'), ('_transfer_before_insert'), ('hold_transfer'), ('ledger_digest'),
+       ('open_account'), ('post_pending'), ('post_transfer'), ('reconcile'), ('verify_ledger'), ('void_pending');
+SELECT is((SELECT count(DISTINCT p.proname)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = 'riskguard' AND p.proname IN (SELECT name FROM ledger_functions)), 15,
+          'the ledger''s fifteen functions exist');
+SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = 'riskguard' AND p.prosecdef
+              AND NOT ('search_path=pg_catalog, pg_temp' = ANY (coalesce(p.proconfig, '{}')))), 0,
+          'every SECURITY DEFINER function pins search_path');
+SELECT ok(NOT has_function_privilege('public', 'riskguard.open_account(text, riskguard.fund_pool, text, text, char, text, boolean)', 'EXECUTE'),
+          'PUBLIC cannot open accounts');
+SELECT ok(NOT has_function_privilege('public', 'riskguard.reconcile(text, bigint, timestamptz)', 'EXECUTE'),
+          'PUBLIC cannot reconcile');
+SELECT ok(NOT has_function_privilege('public', 'riskguard.verify_ledger()', 'EXECUTE'), 'PUBLIC cannot verify');
+SELECT ok(has_function_privilege('riskguard_admin', 'riskguard.verify_ledger()', 'EXECUTE'), 'riskguard_admin can verify');
+SELECT ok(NOT has_table_privilege('public', 'riskguard.transfer', 'INSERT'), 'PUBLIC cannot write transfers');
+SELECT ok(NOT has_table_privilege('riskguard_admin', 'riskguard.account', 'UPDATE'), 'nobody but the owner updates accounts');
+SELECT ok((SELECT bool_and(obj_description(p.oid, 'pg_proc') IS NOT NULL) FROM pg_proc p
+            JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = 'riskguard' AND p.proname IN (SELECT name FROM ledger_functions)),
+          'every ledger function has a comment');
+SELECT is((SELECT count(*)::int FROM pg_catalog.pg_extension e, unnest(e.extconfig) c
+            WHERE e.extname = 'riskguard'
+              AND c::regclass::text IN ('riskguard.account', 'riskguard.account_id_seq', 'riskguard.transfer',
+                                        'riskguard.transfer_id_seq', 'riskguard.pool_flow', 'riskguard.reserve_rule',
+                                        'riskguard.reconciliation', 'riskguard.reconciliation_id_seq')),
+          8, 'ledger tables and sequences are dumped with the user''s data');
 
 -- accounts: a custody bank account, two client wallets, the platform's fee income and
 -- bank account, the risk reserve, a USD wallet and an overdraft-allowed wallet
