@@ -34,7 +34,7 @@ CREATE TABLE riskguard.transfer (
   kind            text,
   reference       text,
   idempotency_key text,
-  status          text NOT NULL DEFAULT 'posted' CHECK (status IN ('posted', 'pending', 'voided')),
+  status          text NOT NULL DEFAULT 'posted',  -- posted, pending or voided: checked by the trigger
   pending_id      bigint,
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   created_by      text NOT NULL DEFAULT CURRENT_USER,

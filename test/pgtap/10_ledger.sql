@@ -2,7 +2,7 @@
 -- transfers, segregation, reserve provisioning, idempotency, privileges and verification
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(99);
+SELECT plan(100);
 
 -- the objects the ledger creates
 SELECT has_type('riskguard', 'fund_pool', 'type fund_pool');
@@ -105,6 +105,8 @@ SELECT throws_ok($$SELECT riskguard.post_transfer('wallet:li', 'wallet:wang', 10
                  'transfer kind must not be empty', 'empty kind: 22023');
 SELECT throws_ok(format('INSERT INTO riskguard.transfer (debit_account, credit_account, amount, kind, status) VALUES (%s, %s, 1, %L, %L)', (SELECT li FROM acc), (SELECT wang FROM acc), 'invest', 'voided'),
                  '22023', NULL, 'a new transfer with status voided: 22023');
+SELECT throws_ok(format('INSERT INTO riskguard.transfer (debit_account, credit_account, amount, kind, status) VALUES (%s, %s, 1, %L, %L)', (SELECT li FROM acc), (SELECT wang FROM acc), 'invest', 'settled'),
+                 '22023', 'a new transfer must have status posted or pending, not "settled"', 'an unknown status: 22023');
 
 -- segregation: the shipped flows
 SELECT throws_ok($$SELECT riskguard.post_transfer('wallet:li', 'platform:fees', 100, 'invest')$$, 'RG002',
