@@ -99,7 +99,8 @@ typedef struct LedgerPosting
 	LedgerAccount *debit;
 	LedgerAccount *credit;
 
-	const LedgerReserveRule *rule;
+	const LedgerReserveRule *rule;	/* NULL, or &rule_copy */
+	LedgerReserveRule rule_copy;	/* the cache may be reloaded by a nested transfer */
 	int64		provision;		/* 0 when none */
 } LedgerPosting;
 
@@ -210,7 +211,15 @@ check_fields(LedgerPosting *p)
 	}
 
 	if (p->phase == LEDGER_PHASE_POSTED || p->phase == LEDGER_PHASE_POST)
-		p->rule = ledger_reserve_rule(p->cache, p->kind);
+	{
+		const LedgerReserveRule *r = ledger_reserve_rule(p->cache, p->kind);
+
+		if (r != NULL)
+		{
+			p->rule_copy = *r;
+			p->rule = &p->rule_copy;
+		}
+	}
 }
 
 static int
