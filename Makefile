@@ -15,7 +15,7 @@ OBJS = \
 	src/rg_errors.o \
 	src/rootkey.o \
 	src/audit.o \
-	src/limits.o \
+	src/limit_rules.o \
 	src/model_spec.o \
 	src/scoring_core.o \
 	src/scoring.o \

@@ -43,6 +43,8 @@ typedef struct LedgerAccountAtts
 	AttrNumber	id,
 				code,
 				pool,
+				owner,
+				owner_kind,
 				currency,
 				normal_side,
 				allow_overdraft,

@@ -106,7 +106,7 @@ ledger_cache_load(void)
 	c.transfer_pkey = ledger_pkey(c.transfer_rel);
 
 #define ACC(f) c.acc.f = ledger_attnum(c.account_rel, #f)
-	ACC(id); ACC(code); ACC(pool); ACC(currency); ACC(normal_side); ACC(allow_overdraft);
+	ACC(id); ACC(code); ACC(pool); ACC(owner); ACC(owner_kind); ACC(currency); ACC(normal_side); ACC(allow_overdraft);
 	ACC(debits_posted); ACC(credits_posted); ACC(debits_pending); ACC(credits_pending);
 	ACC(head_seq); ACC(head_hash);
 #undef ACC

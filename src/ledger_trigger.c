@@ -18,8 +18,8 @@
  *		   transfer posted or voided;
  *		7. the provision transfer, posted through this same trigger.
  *
- * Limits and alert rules are to run between steps 4 and 5, each as one call on the
- * LedgerPosting.  Account rows are read and written by direct heap access (ledger_heap.c);
+ * Between steps 4 and 5 the limits count the transfer (limit_rules.c); alert rules are to
+ * run there too, as one call on the LedgerPosting.  Account rows are read and written by direct heap access (ledger_heap.c);
  * the configuration comes from the per-backend cache (ledger_cache.c).  Each call works
  * in its own memory context, deleted on return, so a session's memory does not grow
  * with the number of transfers.
@@ -46,6 +46,7 @@
 
 #include "ledger.h"
 #include "ledger_hash.h"
+#include "limit_rules.h"
 #include "rg_errors.h"
 
 /* the most accounts one transfer locks: its two and the reserve rule's two */
@@ -57,6 +58,8 @@ typedef struct LedgerAccount
 	int64		id;
 	char	   *code;
 	int			pool;
+	char	   *owner;			/* NULL for the platform's own accounts */
+	char	   *owner_kind;		/* NULL, "individual" or "entity" */
 	char		currency[4];
 	bool		credit_normal;
 	bool		allow_overdraft;
@@ -244,6 +247,8 @@ read_account(const LedgerCache *c, LedgerAccount *acc)
 #define GET(att) (n[c->acc.att - 1] ? (Datum) 0 : v[c->acc.att - 1])
 	acc->code = TextDatumGetCString(GET(code));
 	acc->pool = ledger_pool_index(c, DatumGetObjectId(GET(pool)));
+	acc->owner = n[c->acc.owner - 1] ? NULL : TextDatumGetCString(v[c->acc.owner - 1]);
+	acc->owner_kind = n[c->acc.owner_kind - 1] ? NULL : TextDatumGetCString(v[c->acc.owner_kind - 1]);
 	s = TextDatumGetCString(GET(currency));
 	strlcpy(acc->currency, s, sizeof(acc->currency));
 	s = TextDatumGetCString(GET(normal_side));
@@ -612,6 +617,33 @@ check_balances(LedgerPosting *p)
 	check_constraint(p, p->credit, cbefore);
 }
 
+/* ---------- limits ---------- */
+
+static void
+limit_party(const LedgerAccount *acc, RgLimitParty *party)
+{
+	party->account_id = acc->id;
+	party->code = acc->code;
+	party->owner = acc->owner;
+	party->owner_kind = acc->owner_kind;
+}
+
+/* count the transfer against the limits that apply; RG001 on a breach */
+static void
+check_limits(LedgerPosting *p)
+{
+	RgLimitTransfer t;
+
+	limit_party(p->debit, &t.debit);
+	limit_party(p->credit, &t.credit);
+	t.currency = p->debit->currency;
+	t.kind = p->kind;
+	t.amount = p->amount;
+	t.transfer_id = p->id;
+	t.at = p->created_at;
+	rg_limits_enforce(&t);
+}
+
 /* ---------- step 5: reserve provisioning ---------- */
 
 static void
@@ -813,7 +845,9 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 	/* 4. balance constraints */
 	check_balances(&p);
 
-	/* limits and alert rules go here, each one call on &p */
+	/* limits: a transfer counts once, when it is created; its completion does not */
+	if (!p.has_pending_id)
+		check_limits(&p);
 
 	/* 5. reserve provisioning */
 	plan_provision(&p);

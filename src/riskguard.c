@@ -20,7 +20,7 @@
 #include "utils/rel.h"
 
 #include "riskguard.h"
-#include "limits.h"
+#include "limit_rules.h"
 #include "rootkey.h"
 
 PG_MODULE_MAGIC;

@@ -153,12 +153,12 @@ BEGIN
   END IF;
   v := payload ->> 'action';
   IF payload ? 'action' AND (v IS NULL OR v OPERATOR(pg_catalog.<>) ALL (ARRAY['reject', 'alert'])) THEN
-    RAISE EXCEPTION 'unrecognized limit action: "%"', pg_catalog.coalesce(v, 'null') USING ERRCODE = '22023',
+    RAISE EXCEPTION 'unrecognized limit action: "%"', COALESCE(v, 'null') USING ERRCODE = '22023',
       HINT = 'Actions are reject and alert.';
   END IF;
   v := payload ->> 'direction';
   IF payload ? 'direction' AND (v IS NULL OR v OPERATOR(pg_catalog.<>) ALL (ARRAY['outflow', 'inflow'])) THEN
-    RAISE EXCEPTION 'unrecognized limit direction: "%"', pg_catalog.coalesce(v, 'null') USING ERRCODE = '22023',
+    RAISE EXCEPTION 'unrecognized limit direction: "%"', COALESCE(v, 'null') USING ERRCODE = '22023',
       HINT = 'Directions are outflow (the subject is debited) and inflow (the subject is credited).';
   END IF;
   IF payload ? 'threshold' THEN
@@ -202,7 +202,7 @@ INSERT INTO riskguard.change_target (target, tbl, validator, after_apply) VALUES
 
 CREATE VIEW riskguard.limit_utilization AS
 SELECT r.name AS rule, r.metric, c.subject, c.period AS "window", c.used, r.threshold,
-       pg_catalog.round((c.used::numeric OPERATOR(pg_catalog./) pg_catalog.nullif(r.threshold, 0)), 4) AS share_used,
+       pg_catalog.round((c.used::numeric OPERATOR(pg_catalog./) NULLIF(r.threshold, 0)), 4) AS share_used,
        c.period OPERATOR(pg_catalog.=) riskguard.limit_period(r.metric, pg_catalog.now()) AS current,
        c.transfers, c.updated_at
   FROM riskguard.limit_counter c
@@ -229,7 +229,7 @@ BEGIN
   SELECT c.used INTO used FROM riskguard.limit_counter c
    WHERE c.rule_id OPERATOR(pg_catalog.=) r.id AND c.subject OPERATOR(pg_catalog.=) headroom.subject
      AND c.period OPERATOR(pg_catalog.=) riskguard.limit_period(r.metric, pg_catalog.now());
-  RETURN pg_catalog.greatest(r.threshold OPERATOR(pg_catalog.-) pg_catalog.coalesce(used, 0), 0);
+  RETURN GREATEST(r.threshold OPERATOR(pg_catalog.-) COALESCE(used, 0), 0);
 END
 $$;
 COMMENT ON FUNCTION riskguard.headroom(text, text) IS

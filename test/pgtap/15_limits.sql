@@ -21,6 +21,7 @@ SELECT riskguard.post_transfer('inv:zhang', 'bor:li', 5000000, 'disburse');     
 
 SET SESSION AUTHORIZATION lim_maker;
 CREATE TEMP TABLE preset_ids AS SELECT riskguard.apply_preset('cn_p2p_2016') AS id;
+GRANT SELECT ON preset_ids TO PUBLIC;
 SELECT is((SELECT count(*)::int FROM preset_ids), 2, 'the cn_p2p_2016 preset proposes two rules');
 SELECT throws_ok($$INSERT INTO riskguard.limit_rule (name, subject, kinds, direction, metric, threshold, currency, action)
                    VALUES ('x', 'owner', '{disburse}', 'inflow', 'daily_sum', 1, 'CNY', 'reject')$$,
@@ -93,6 +94,7 @@ UNION ALL
 SELECT riskguard.propose_change('limit_rule', 'insert',
   '{"name": "watch_daily_withdrawals", "subject": "owner", "kinds": ["withdrawal"], "direction": "outflow",
     "metric": "daily_sum", "threshold": 1000000, "currency": "CNY", "action": "alert"}', 'watch');
+GRANT SELECT ON more_ids TO PUBLIC;
 RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION lim_checker;
 SELECT lives_ok($$SELECT riskguard.approve_change(id) FROM more_ids$$, 'four more rules approved');

@@ -1,10 +1,10 @@
 /*
- * limits.h
+ * limit_rules.h
  *		Exposure and velocity limits, checked and counted inside the transfer's own
  *		transaction by the ledger's transfer trigger.
  */
-#ifndef RG_LIMITS_H
-#define RG_LIMITS_H
+#ifndef RG_LIMIT_RULES_H
+#define RG_LIMIT_RULES_H
 
 #include "datatype/timestamp.h"
 
@@ -44,4 +44,4 @@ extern void rg_limits_enforce(const RgLimitTransfer *t);
 /* The same matching, changing nothing: report usage and whether it would pass. */
 extern void rg_limits_dry_run(const RgLimitTransfer *t, RgLimitReport report, void *arg);
 
-#endif							/* RG_LIMITS_H */
+#endif							/* RG_LIMIT_RULES_H */

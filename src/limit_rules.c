@@ -1,5 +1,5 @@
 /*
- * limits.c
+ * limit_rules.c
  *		Exposure and velocity limits.
  *
  * Rules live in riskguard.limit_rule and are compiled into a per-backend cache that a
@@ -33,7 +33,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "limits.h"
+#include "limit_rules.h"
 #include "rg_errors.h"
 
 typedef enum LimitSubject
