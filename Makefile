@@ -23,7 +23,13 @@ OBJS = \
 	src/credit_stats_core.o \
 	src/credit_stats.o \
 	src/credit_stats_fit.o \
-	src/credit_stats_pricing.o
+	src/credit_stats_pricing.o \
+	src/ledger_hash.o \
+	src/ledger_cache.o \
+	src/ledger_heap.o \
+	src/ledger_trigger.o \
+	src/ledger_guard.o \
+	src/ledger_verify.o
 
 DATA_built = riskguard--$(EXTVERSION).sql
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
