@@ -29,6 +29,7 @@ OBJS = \
 	src/ledger_cache.o \
 	src/ledger_heap.o \
 	src/ledger_trigger.o \
+	src/ledger_guard.o \
 	src/ledger_verify.o
 
 DATA_built = riskguard--$(EXTVERSION).sql

@@ -369,14 +369,14 @@ CREATE FUNCTION riskguard.verify_ledger(
   OUT account_id bigint, OUT ok boolean, OUT first_bad_transfer bigint, OUT detail text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'rg_ledger_verify'
-LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION riskguard.verify_ledger() IS
   'walks every account''s hash chain and balances; one row per account, with the first changed, removed or inserted transfer';
 
 CREATE FUNCTION riskguard.ledger_digest()
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'rg_ledger_digest'
-LANGUAGE C STRICT STABLE PARALLEL SAFE;
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION riskguard.ledger_digest() IS
   'BLAKE2b-256 over every account''s chain head, to store outside the database and compare later';
 

@@ -57,5 +57,18 @@ wait "$rr_pid"
 rr=$(cat "$RG_WORK/ledger_rr.out")
 like "$rr" '40001' "under REPEATABLE READ a concurrently changed account raises 40001"
 
+# the per-backend cache of flows: a change committed by another session applies to this
+# session's next transfer, and a removal too
+cat >"$RG_WORK/ledger_cache.sql" <<SQL
+SELECT riskguard.post_transfer('fees', 'reserve', 10, 'top_up');
+\\! "$PGBIN/psql" -X -q -d $db -c "INSERT INTO riskguard.pool_flow VALUES ('platform', 'reserve', 'top_up')"
+SELECT 'allowed ' || (riskguard.post_transfer('fees', 'reserve', 10, 'top_up') > 0);
+\\! "$PGBIN/psql" -X -q -d $db -c "DELETE FROM riskguard.pool_flow WHERE kind = 'top_up'"
+SELECT riskguard.post_transfer('fees', 'reserve', 10, 'top_up');
+SQL
+cache_out=$("$PGBIN/psql" -X -q -At -v VERBOSITY=sqlstate -d "$db" -f "$RG_WORK/ledger_cache.sql" 2>&1 | tr '\n' ' ')
+like "$cache_out" '^psql:[^ ]* ERROR:  RG002 allowed true psql:[^ ]* ERROR:  RG002 $' \
+	"one session sees flows added and removed by another at its next transfer"
+
 rg_psql -d postgres -c "DROP DATABASE $db"
 done_testing
