@@ -279,3 +279,10 @@ REVOKE ALL ON FUNCTION riskguard.headroom(text, text), riskguard.check_transfer(
 GRANT EXECUTE ON FUNCTION riskguard.headroom(text, text), riskguard.check_transfer(text, text, bigint, text)
   TO riskguard_admin, riskguard_approver;
 GRANT EXECUTE ON FUNCTION riskguard.apply_preset(text) TO riskguard_admin;
+
+-- The ledger's flows and reserve rules change through maker-checker too: no role
+-- writes them directly.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON riskguard.pool_flow, riskguard.reserve_rule FROM riskguard_admin;
+INSERT INTO riskguard.change_target (target, tbl) VALUES
+  ('pool_flow', 'riskguard.pool_flow'),
+  ('reserve_rule', 'riskguard.reserve_rule');

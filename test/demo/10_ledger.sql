@@ -18,8 +18,18 @@ SELECT riskguard.open_account('custody:cmb', 'client', 'China Merchants Bank, cu
        riskguard.open_account('platform:provision_expense', 'platform', NULL, NULL, 'CNY', 'debit') AS expense,
        riskguard.open_account('reserve:risk', 'reserve', NULL, NULL, 'CNY') AS reserve
 \gset
-\echo 'The platform provisions 0.8% of every investment into the risk reserve:'
-INSERT INTO riskguard.reserve_rule VALUES ('invest', 80, :expense, :reserve);
+\echo 'The platform provisions 0.8% of every investment into the risk reserve.  Control tables'
+\echo 'change only by maker-checker: the risk officer proposes, the CFO approves.'
+CREATE ROLE risk_officer LOGIN;  GRANT riskguard_admin TO risk_officer;
+CREATE ROLE cfo LOGIN;           GRANT riskguard_approver TO cfo;
+SET SESSION AUTHORIZATION risk_officer;
+SELECT riskguard.propose_change('reserve_rule', 'insert',
+         format('{"kind": "invest", "basis_points": 80, "from_account": %s, "to_account": %s}', :expense, :reserve)::jsonb,
+         'provision 0.8% of investments') AS change_id \gset
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION cfo;
+SELECT riskguard.approve_change(:change_id) AS applied;
+RESET SESSION AUTHORIZATION;
 SELECT kind, basis_points, f.code AS from_account, t.code AS to_account
   FROM riskguard.reserve_rule r
   JOIN riskguard.account f ON f.id = r.from_account

@@ -220,7 +220,7 @@ SELECT throws_ok($$UPDATE riskguard.account SET credits_posted = credits_posted 
 SELECT lives_ok($$UPDATE riskguard.account SET owner = 'Wang Fang (verified)' WHERE code = 'wallet:wang'$$,
                 'an account''s owner may be corrected');
 
--- privileges: pool_flow and reserve_rule are writable by riskguard_admin only
+-- privileges: pool_flow and reserve_rule change only through maker-checker
 CREATE ROLE ledger_tap_app;
 GRANT INSERT, SELECT ON riskguard.transfer TO ledger_tap_app;
 GRANT SELECT ON riskguard.account TO ledger_tap_app;
@@ -233,7 +233,8 @@ SELECT lives_ok($$SELECT riskguard.post_transfer('wallet:li', 'wallet:wang', 100
 RESET ROLE;
 SELECT is((SELECT created_by FROM riskguard.transfer WHERE kind = 'gift'), 'ledger_tap_app', 'the transfer records who wrote it');
 SET ROLE riskguard_admin;
-SELECT lives_ok($$INSERT INTO riskguard.pool_flow VALUES ('reserve', 'reserve', '*')$$, 'riskguard_admin may change the flows');
+SELECT throws_ok($$INSERT INTO riskguard.pool_flow VALUES ('reserve', 'reserve', '*')$$, '42501', NULL,
+                 'riskguard_admin changes the flows only by proposing');
 RESET ROLE;
 
 -- verification and digest
