@@ -13,7 +13,10 @@ MODULE_big = riskguard
 OBJS = \
 	src/riskguard.o \
 	src/rg_errors.o \
-	src/rootkey.o
+	src/rootkey.o \
+	src/envelope.o \
+	src/crypto_cache.o \
+	src/crypto.o
 
 DATA_built = riskguard--$(EXTVERSION).sql
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
