@@ -63,6 +63,18 @@ palloc_wiped(size_t len)
 	return w->data;
 }
 
+/* "schema.table" of a relation, for messages */
+static char *
+rel_display(Oid relid)
+{
+	char	   *rel = get_rel_name(relid);
+	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+
+	if (rel == NULL || nsp == NULL)
+		return psprintf("%u", relid);
+	return psprintf("%s.%s", nsp, rel);
+}
+
 static void
 decrypt_failed(RgCryptTable *t, RgCryptColumn *c, const char *detail)
 {
@@ -452,13 +464,13 @@ resolve_row_column(FunctionCallInfo fcinfo, HeapTupleHeader th, const char *coln
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("decryption needs a row of a protected table"),
-				 errhint("Pass the whole row, as in riskguard.decrypt(t, 'column') FROM table t.")));
+				 errhint("Pass the whole row, as in riskguard.decrypt(t.*, 'column') FROM table t.")));
 	dc->table = rg_crypt_table(relid);
 	if (dc->table == NULL || (dc->column = rg_crypt_column(dc->table, colname)) == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column \"%s\" of table \"%s\" is not protected", colname,
-						get_rel_name(relid))));
+						rel_display(relid))));
 	check_reader(dc->table, dc->column);
 	if (dc->desc)
 		FreeTupleDesc(dc->desc);
@@ -479,8 +491,8 @@ resolve_row_column(FunctionCallInfo fcinfo, HeapTupleHeader th, const char *coln
 static Datum
 decrypt_common(FunctionCallInfo fcinfo, bool want_text, bool *isnull)
 {
-	HeapTupleHeader th = PG_GETARG_HEAPTUPLEHEADER(0);
-	char	   *colname = NameStr(*PG_GETARG_NAME(1));
+	HeapTupleHeader th;
+	char	   *colname = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	DecryptCache *dc;
 	RgCryptTable *t;
 	RgCryptColumn *c;
@@ -495,6 +507,18 @@ decrypt_common(FunctionCallInfo fcinfo, bool want_text, bool *isnull)
 	RgEnvStatus st;
 	struct varlena *result;
 
+	/* the argument's type is fixed for this call site: check it once */
+	if (fcinfo->flinfo->fn_extra == NULL)
+	{
+		Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 0);
+
+		if (!OidIsValid(argtype) || !type_is_rowtype(argtype))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("decryption needs a row of a protected table"),
+					 errhint("Pass the whole row, as in riskguard.decrypt(t.*, 'column') FROM table t.")));
+	}
+	th = PG_GETARG_HEAPTUPLEHEADER(0);
 	resolve_row_column(fcinfo, th, colname, &dc);
 	t = dc->table;
 	c = dc->column;
@@ -593,7 +617,7 @@ rg_blind_index(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("column \"%s\" of table \"%s\" is not protected", colname,
-						get_rel_name(relid))));
+						rel_display(relid))));
 	if (c->bidx_attnum == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -49,23 +49,23 @@ COMMENT ON FUNCTION riskguard._seal() IS
 REVOKE ALL ON FUNCTION riskguard._seal() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION riskguard._seal() TO riskguard_admin;
 
-CREATE FUNCTION riskguard.decrypt(r anyelement, col pg_catalog.name)
+CREATE FUNCTION riskguard.decrypt(r anyelement, col text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'rg_decrypt_text'
 LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION riskguard.decrypt(anyelement, pg_catalog.name) IS
+COMMENT ON FUNCTION riskguard.decrypt(anyelement, text) IS
   'plaintext of protected text column col of row r, for members of riskguard_reader (42501 for others; RG010 when it does not open)';
-REVOKE ALL ON FUNCTION riskguard.decrypt(anyelement, pg_catalog.name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION riskguard.decrypt(anyelement, pg_catalog.name) TO riskguard_reader;
+REVOKE ALL ON FUNCTION riskguard.decrypt(anyelement, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION riskguard.decrypt(anyelement, text) TO riskguard_reader;
 
-CREATE FUNCTION riskguard.decrypt_bytea(r anyelement, col pg_catalog.name)
+CREATE FUNCTION riskguard.decrypt_bytea(r anyelement, col text)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'rg_decrypt_bytea'
 LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
-COMMENT ON FUNCTION riskguard.decrypt_bytea(anyelement, pg_catalog.name) IS
+COMMENT ON FUNCTION riskguard.decrypt_bytea(anyelement, text) IS
   'plaintext of protected bytea column col of row r, for members of riskguard_reader (42501 for others; RG010 when it does not open)';
-REVOKE ALL ON FUNCTION riskguard.decrypt_bytea(anyelement, pg_catalog.name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION riskguard.decrypt_bytea(anyelement, pg_catalog.name) TO riskguard_reader;
+REVOKE ALL ON FUNCTION riskguard.decrypt_bytea(anyelement, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION riskguard.decrypt_bytea(anyelement, text) TO riskguard_reader;
 
 CREATE FUNCTION riskguard.blind_index(tbl pg_catalog.regclass, col pg_catalog.name, value text)
 RETURNS bytea

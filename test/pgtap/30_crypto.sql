@@ -1,0 +1,132 @@
+-- crypto: SQLSTATEs of bad input, tampered values (RG010), and who may decrypt
+BEGIN;
+CREATE EXTENSION riskguard;
+SELECT plan(53);
+
+CREATE TABLE tap_cust (id bigint PRIMARY KEY, national_id text, phone text, card bytea, note integer);
+INSERT INTO tap_cust VALUES
+  (1, '110101199003077531', '13800138000', '\x4000123456789010', 1),
+  (2, '320106198512240023', '13912345678', '\x5500000000000004', 2),
+  (3, '440305199207150018', NULL, NULL, 3);
+SET client_min_messages = warning;
+SELECT lives_ok($$SELECT riskguard.protect_column('tap_cust', 'national_id', 'national_id_bidx')$$,
+                'protect a text column with a blind index');
+SELECT lives_ok($$SELECT riskguard.protect_column('tap_cust', 'phone')$$, 'protect a second text column');
+SELECT lives_ok($$SELECT riskguard.protect_column('tap_cust', 'card')$$, 'protect a bytea column');
+RESET client_min_messages;
+
+SELECT results_eq($$SELECT id, national_id, phone, card FROM tap_cust_decrypted ORDER BY id$$,
+  $$VALUES (1::bigint, '110101199003077531'::text, '13800138000'::text, '\x4000123456789010'::bytea),
+           (2, '320106198512240023', '13912345678', '\x5500000000000004'),
+           (3, '440305199207150018', NULL, NULL)$$,
+  'the view gives back every plaintext');
+SELECT is((SELECT count(*)::int FROM tap_cust WHERE national_id LIKE '%1101011990%' OR phone LIKE '%138001%'), 0,
+          'no plaintext is stored');
+SELECT is((SELECT count(*)::int FROM tap_cust WHERE riskguard.envelope_key_id(national_id) IS NULL), 0,
+          'every national_id is an envelope');
+
+-- bad input
+SELECT throws_ok($$SELECT riskguard.protect_column('tap_cust', 'phone')$$, '42710', NULL, 'protecting twice: 42710');
+SELECT throws_ok($$SELECT riskguard.protect_column('tap_cust', 'note')$$, '42804', NULL, 'an integer column: 42804');
+CREATE TABLE tap_nopk (id integer, secret text);
+SELECT throws_ok($$SELECT riskguard.protect_column('tap_nopk', 'secret')$$, '22023', NULL, 'no primary key: 22023');
+SELECT throws_ok($$SELECT riskguard.protect_column('tap_cust', 'id')$$, '42804', NULL, 'the primary key (bigint): 42804');
+SELECT throws_ok($$SELECT riskguard.protect_column('tap_cust', 'nothing')$$, '42703', NULL, 'a missing column: 42703');
+SELECT throws_ok($$SELECT riskguard.protect_column('tap_cust_decrypted', 'phone')$$, '42809', NULL, 'a view: 42809');
+SELECT throws_ok($$SELECT riskguard.protect_column('tap_nopk', 'secret', 'b', 300)$$, '22023', NULL, 'blind_index_bits 300: 22023');
+SELECT throws_ok($$SELECT riskguard.protect_column('no_such_table', 'x')$$, '42P01', NULL, 'a missing table: 42P01');
+CREATE TABLE tap_gone (id integer PRIMARY KEY, secret text);
+SELECT riskguard.protect_column('tap_gone', 'secret');
+SELECT 'tap_gone'::regclass::oid AS gone \gset
+SET client_min_messages = warning;
+DROP TABLE tap_gone CASCADE;
+RESET client_min_messages;
+SELECT throws_ok(format('SELECT riskguard.rotate_column_key(%s::regclass, %L)', :gone, 'secret'), '42P01', NULL,
+                 'a dropped table: 42P01');
+SELECT is((SELECT count(*)::int FROM riskguard.column_key WHERE "table"::oid = :gone), 0,
+          'a dropped table leaves no key metadata');
+SELECT throws_ok($$SELECT riskguard.rotate_column_key('tap_nopk', 'secret')$$, '22023', NULL, 'rotating an unprotected column: 22023');
+SELECT throws_ok($$SELECT riskguard.unprotect_column('tap_nopk', 'secret')$$, '22023', NULL, 'unprotecting an unprotected column: 22023');
+SELECT throws_ok($$SELECT riskguard.reencrypt('tap_cust', 'phone', 0)$$, '22023', NULL, 'batch_size 0: 22023');
+SELECT throws_ok($$SELECT riskguard.blind_index('tap_cust', 'phone', '1')$$, '22023', NULL, 'a column without blind index: 22023');
+SELECT throws_ok($$SELECT riskguard.mask('x', -1)$$, '22023', NULL, 'a negative visible_suffix: 22023');
+SELECT throws_ok($$SELECT riskguard.decrypt(t.*, 'card') FROM tap_cust t$$, '42804', NULL, 'decrypt of a bytea column: 42804');
+SELECT throws_ok($$SELECT riskguard.decrypt(1, 'card')$$, '42804', NULL, 'decrypt of a non-row: 42804');
+SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgrelid = 'tap_nopk'::regclass), 0,
+          'failed protects leave no trigger');
+
+-- through the trigger: a sealed value copied from another row or column is refused
+SELECT throws_ok($$UPDATE tap_cust SET national_id = (SELECT national_id FROM tap_cust WHERE id = 1) WHERE id = 2$$,
+                 'RG010', NULL, 'writing another row''s envelope: RG010');
+SELECT throws_ok($$UPDATE tap_cust SET phone = (SELECT national_id FROM tap_cust WHERE id = 1) WHERE id = 1$$,
+                 'RG010', NULL, 'writing another column''s envelope: RG010');
+
+-- behind the trigger's back (replica mode skips triggers): reads raise RG010
+SET LOCAL session_replication_role = replica;
+-- id 1: one bit of the ciphertext flipped
+UPDATE tap_cust SET national_id = encode(set_bit(decode(national_id, 'base64'), 300,
+         1 - get_bit(decode(national_id, 'base64'), 300)), 'base64') WHERE id = 1;
+-- id 2: truncated by one byte (the tag is cut)
+UPDATE tap_cust SET national_id = encode(substr(decode(national_id, 'base64'), 1,
+         length(decode(national_id, 'base64')) - 1), 'base64') WHERE id = 2;
+-- id 3: an unknown key id (bytes 1..4)
+UPDATE tap_cust SET national_id = encode(overlay(decode(national_id, 'base64') placing '\x7fffff00'::bytea from 2 for 4), 'base64')
+ WHERE id = 3;
+-- phone of id 2 := phone of id 1 (another row); card of id 2 := phone envelope of id 2 as bytes (another column)
+UPDATE tap_cust SET phone = (SELECT phone FROM tap_cust WHERE id = 1) WHERE id = 2;
+UPDATE tap_cust SET card = decode((SELECT national_id FROM tap_cust WHERE id = 2), 'base64') WHERE id = 1;
+RESET session_replication_role;
+SELECT throws_ok($$SELECT national_id FROM tap_cust_decrypted WHERE id = 1$$, 'RG010', NULL, 'a flipped bit: RG010');
+SELECT throws_ok($$SELECT national_id FROM tap_cust_decrypted WHERE id = 2$$, 'RG010', NULL, 'a truncated value: RG010');
+SELECT throws_ok($$SELECT national_id FROM tap_cust_decrypted WHERE id = 3$$, 'RG010', NULL, 'an unknown key id: RG010');
+SELECT throws_ok($$SELECT phone FROM tap_cust_decrypted WHERE id = 2$$, 'RG010', NULL, 'another row''s value: RG010');
+SELECT throws_ok($$SELECT card FROM tap_cust_decrypted WHERE id = 1$$, 'RG010', NULL, 'another column''s value: RG010');
+SELECT throws_like($$SELECT phone FROM tap_cust_decrypted WHERE id = 2$$,
+                   '%column "phone" of table "public.tap_cust"', 'RG010 names table and column');
+SELECT is((SELECT phone FROM tap_cust_decrypted WHERE id = 1), '13800138000', 'untouched values still open');
+
+-- who may decrypt
+CREATE ROLE tap_plain;
+CREATE ROLE tap_reader IN ROLE riskguard_reader;
+CREATE ROLE tap_admin IN ROLE riskguard_admin;
+CREATE ROLE tap_granted;
+GRANT SELECT ON tap_cust, tap_cust_decrypted TO tap_plain, tap_reader, tap_admin, tap_granted;
+GRANT EXECUTE ON FUNCTION riskguard.decrypt(anyelement, text) TO tap_granted;
+SET LOCAL ROLE tap_reader;
+SELECT is((SELECT phone FROM tap_cust_decrypted WHERE id = 1), '13800138000', 'a member of riskguard_reader reads plaintext');
+SELECT is((SELECT count(*)::int FROM tap_cust WHERE national_id_bidx = riskguard.blind_index('tap_cust', 'national_id', '110101199003077531')),
+          1, 'a reader can search by blind index');
+RESET ROLE;
+SET LOCAL ROLE tap_plain;
+SELECT throws_ok($$SELECT phone FROM tap_cust_decrypted WHERE id = 1$$, '42501', NULL, 'a role without riskguard_reader: 42501 from the view');
+SELECT throws_ok($$SELECT riskguard.decrypt(t.*, 'phone') FROM tap_cust t$$, '42501', NULL, '... and from decrypt');
+SELECT throws_ok($$SELECT riskguard.decrypt_bytea(t.*, 'card') FROM tap_cust t$$, '42501', NULL, '... and from decrypt_bytea');
+SELECT throws_ok($$SELECT riskguard.blind_index('tap_cust', 'national_id', 'x')$$, '42501', NULL, '... and from blind_index');
+SELECT is((SELECT count(*)::int FROM tap_cust_decrypted WHERE id = 3), 1,
+          'the view''s unprotected columns stay readable');
+RESET ROLE;
+SET LOCAL ROLE tap_granted;
+SELECT throws_ok($$SELECT riskguard.decrypt(t.*, 'phone') FROM tap_cust t WHERE id = 1$$, '42501', NULL,
+                 'EXECUTE granted directly, without riskguard_reader: still 42501');
+RESET ROLE;
+SET LOCAL ROLE tap_admin;
+SELECT throws_ok($$SELECT phone FROM tap_cust_decrypted WHERE id = 1$$, '42501', NULL, 'riskguard_admin alone cannot decrypt');
+SELECT throws_ok($$SELECT riskguard.unprotect_column('tap_cust', 'phone')$$, '42501', NULL, '... not even by unprotecting');
+RESET ROLE;
+
+SELECT ok(NOT has_function_privilege('public', p.oid, 'EXECUTE'), 'PUBLIC cannot execute ' || p.oid::regprocedure)
+  FROM pg_proc p
+ WHERE p.pronamespace = 'riskguard'::regnamespace
+   AND p.proname IN ('decrypt', 'decrypt_bytea', 'protect_column', 'unprotect_column', 'rotate_column_key', 'reencrypt', '_seal')
+   AND p.oid::regprocedure::text NOT LIKE '%blind_index%'
+ ORDER BY p.oid::regprocedure::text;
+SELECT ok(NOT bool_or(has_function_privilege('public', p.oid, 'EXECUTE')), 'PUBLIC cannot compute blind indexes')
+  FROM pg_proc p WHERE p.pronamespace = 'riskguard'::regnamespace AND p.proname = 'blind_index';
+SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'riskguard'::regnamespace AND proleakproof), 0,
+          'no riskguard function is LEAKPROOF');
+SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'riskguard'::regnamespace AND prosecdef
+             AND NOT coalesce(proconfig::text[] @> '{"search_path=pg_catalog, pg_temp"}', false)), 0,
+          'every SECURITY DEFINER function pins search_path');
+
+SELECT * FROM finish();
+ROLLBACK;
