@@ -123,6 +123,7 @@ static void
 load_entry(RgCryptTable *t)
 {
 	const unsigned char *root = rg_root_key();
+	char		root_check[RG_KEY_CHECK_HEX];
 	Relation	rel;
 	Oid			pkoid;
 	Relation	idx;
@@ -133,6 +134,7 @@ load_entry(RgCryptTable *t)
 	uint64		nrows;
 	SPITupleTable *tt;
 
+	rg_root_key_check_value(root_check);
 	t->cxt = AllocSetContextCreate(crypt_cxt, "riskguard protected table",
 								   ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(t->cxt);
@@ -172,7 +174,7 @@ load_entry(RgCryptTable *t)
 	args[0] = ObjectIdGetDatum(t->relid);
 	rc = SPI_execute_with_args(
 							   "SELECT p.\"column\"::pg_catalog.text, p.blind_index_column::pg_catalog.text, "
-							   "p.blind_index_bits, p.blind_index_key_id, k.id, k.status "
+							   "p.blind_index_bits, p.blind_index_key_id, k.id, k.status, k.root_key_check "
 							   "FROM riskguard.protected_column p "
 							   "JOIN riskguard.column_key k "
 							   "ON k.\"table\" OPERATOR(pg_catalog.=) p.\"table\" "
@@ -197,6 +199,7 @@ load_entry(RgCryptTable *t)
 		RgCryptColumn *c;
 		uint32		key_id = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
 		char	   *status = SPI_getvalue(tup, desc, 6);
+		char	   *check = SPI_getvalue(tup, desc, 7);
 
 		if (t->ncols == 0 || strcmp(t->cols[t->ncols - 1].name, name) != 0)
 		{
@@ -233,6 +236,13 @@ load_entry(RgCryptTable *t)
 			c->ad_fields_len = ad.len;
 		}
 		c = &t->cols[t->ncols - 1];
+		if (check == NULL || strcmp(check, root_check) != 0)
+			rg_error(ERRCODE_RG_DECRYPTION_FAILED,
+					 psprintf("The server's root key has check value %s; key %u of this column was derived from a root key with check value %s.",
+							  root_check, key_id, check ? check : "(none)"),
+					 "Start the server with the root key these values were sealed under; riskguard.key_check_value() shows the loaded key's check value.",
+					 "could not open sealed value of column \"%s\" of table \"%s\"",
+					 c->name, t->display);
 		c->key_ids[c->nkeys++] = key_id;
 		if (strcmp(status, "active") == 0)
 			c->active_key_id = key_id;

@@ -9,13 +9,14 @@ CREATE TABLE riskguard.column_key (
   "table" pg_catalog.regclass NOT NULL,
   "column" pg_catalog.name NOT NULL,
   created timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  status text NOT NULL DEFAULT 'active' CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['active', 'retired']))
+  status text NOT NULL DEFAULT 'active' CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['active', 'retired'])),
+  root_key_check text NOT NULL DEFAULT riskguard.key_check_value()
 );
 ALTER SEQUENCE riskguard.column_key_id_seq OWNED BY riskguard.column_key.id;
 CREATE UNIQUE INDEX column_key_one_active ON riskguard.column_key ("table", "column")
   WHERE status OPERATOR(pg_catalog.=) 'active';
 COMMENT ON TABLE riskguard.column_key IS
-  'column keys by id (the key is derived from the root key and the id; nothing secret is stored); status active: new values are sealed under it';
+  'column keys by id (the key is derived from the root key and the id; nothing secret is stored); status active: new values are sealed under it; root_key_check: the check value of the root key it derives from';
 
 CREATE TABLE riskguard.protected_column (
   "table" pg_catalog.regclass NOT NULL,
