@@ -109,6 +109,20 @@ pk_fields(RgCryptTable *t, HeapTuple tup, TupleDesc desc, StringInfo buf)
 					 errmsg("primary key column \"%s\" of protected table \"%s\" is null",
 							NameStr(TupleDescAttr(desc, t->pk_attnums[i] - 1)->attname),
 							t->display)));
+		/* integers print as plain decimal: the same text as their output functions */
+		if (t->pk_types[i] == INT8OID || t->pk_types[i] == INT4OID || t->pk_types[i] == INT2OID)
+		{
+			char		num[MAXINT8LEN + 1];
+			int64		n = t->pk_types[i] == INT8OID ? DatumGetInt64(d) :
+				t->pk_types[i] == INT4OID ? (int64) DatumGetInt32(d) : (int64) DatumGetInt16(d);
+
+			len = pg_lltoa(n, num);
+			pos = 0;
+			rg_env_put_u32(hdr, &pos, (uint32) len);
+			appendBinaryStringInfo(buf, (const char *) hdr, 4);
+			appendBinaryStringInfo(buf, num, len);
+			continue;
+		}
 		s = OutputFunctionCall(&t->pk_out[i], d);
 		len = strlen(s);
 		pos = 0;
@@ -483,7 +497,8 @@ resolve_row_column(FunctionCallInfo fcinfo, HeapTupleHeader th, const char *coln
 		ReleaseTupleDesc(td);
 	}
 	dc->typid = typid;
-	strlcpy(dc->colname, colname, NAMEDATALEN);
+	if (colname != dc->colname)
+		strlcpy(dc->colname, colname, NAMEDATALEN);
 	dc->generation = rg_crypt_generation;
 	*out = dc;
 }
@@ -492,8 +507,9 @@ static Datum
 decrypt_common(FunctionCallInfo fcinfo, bool want_text, bool *isnull)
 {
 	HeapTupleHeader th;
-	char	   *colname = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	DecryptCache *dc;
+	text	   *coltext = PG_GETARG_TEXT_PP(1);
+	DecryptCache *dc = (DecryptCache *) fcinfo->flinfo->fn_extra;
+	char	   *colname;
 	RgCryptTable *t;
 	RgCryptColumn *c;
 	HeapTupleData tup;
@@ -519,6 +535,12 @@ decrypt_common(FunctionCallInfo fcinfo, bool want_text, bool *isnull)
 					 errhint("Pass the whole row, as in riskguard.decrypt(t.*, 'column') FROM table t.")));
 	}
 	th = PG_GETARG_HEAPTUPLEHEADER(0);
+	/* the column name is almost always the cached one: compare without copying */
+	if (dc != NULL && VARSIZE_ANY_EXHDR(coltext) == strlen(dc->colname) &&
+		memcmp(VARDATA_ANY(coltext), dc->colname, VARSIZE_ANY_EXHDR(coltext)) == 0)
+		colname = dc->colname;
+	else
+		colname = text_to_cstring(coltext);
 	resolve_row_column(fcinfo, th, colname, &dc);
 	t = dc->table;
 	c = dc->column;

@@ -155,14 +155,18 @@ load_entry(RgCryptTable *t)
 	t->npk = idx->rd_index->indnkeyatts;
 	t->pk_attnums = palloc(sizeof(AttrNumber) * t->npk);
 	t->pk_out = palloc0(sizeof(FmgrInfo) * t->npk);
+	t->pk_types = palloc0(sizeof(Oid) * t->npk);
 	for (int i = 0; i < t->npk; i++)
 	{
 		Oid			typoutput;
 		bool		varlena;
 
+		Oid			typid;
+
 		t->pk_attnums[i] = idx->rd_index->indkey.values[i];
-		getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), t->pk_attnums[i] - 1)->atttypid,
-						  &typoutput, &varlena);
+		typid = TupleDescAttr(RelationGetDescr(rel), t->pk_attnums[i] - 1)->atttypid;
+		t->pk_types[i] = getBaseType(typid);
+		getTypeOutputInfo(typid, &typoutput, &varlena);
 		fmgr_info_cxt(typoutput, &t->pk_out[i], t->cxt);
 	}
 	index_close(idx, AccessShareLock);

@@ -46,6 +46,7 @@ typedef struct RgCryptTable
 	int			npk;
 	AttrNumber *pk_attnums;
 	FmgrInfo   *pk_out;
+	Oid		   *pk_types;		/* base types; integers are formatted without fmgr */
 	int			ncols;
 	RgCryptColumn *cols;
 } RgCryptTable;

@@ -93,9 +93,15 @@ extern void rg_env_blind_index(unsigned char *out, int bits,
 							   const unsigned char *value, size_t len,
 							   const unsigned char key[RG_ENV_KEY_BYTES]);
 
+/* A fresh random nonce (from a per-process block of operating-system randomness). */
+extern void rg_env_nonce(unsigned char out[RG_ENV_NONCE_BYTES]);
+
 /* Base64 (standard alphabet, padded, no line breaks).  out holds RG_B64_LEN(len) + 1. */
 extern void rg_env_to_base64(char *out, const unsigned char *bin, size_t len);
-/* Decode base64 into out (capacity cap); *outlen is set.  Returns false if not base64. */
+/*
+ * Decode canonical base64 (padded, no whitespace) into out (capacity cap); *outlen is
+ * set.  Returns false if the text is not that.
+ */
 extern int	rg_env_from_base64(unsigned char *out, size_t cap, size_t *outlen,
 							   const char *b64, size_t b64len);
 

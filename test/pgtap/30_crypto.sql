@@ -1,7 +1,7 @@
 -- crypto: SQLSTATEs of bad input, tampered values (RG010), and who may decrypt
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(53);
+SELECT plan(56);
 
 CREATE TABLE tap_cust (id bigint PRIMARY KEY, national_id text, phone text, card bytea, note integer);
 INSERT INTO tap_cust VALUES
@@ -61,18 +61,30 @@ SELECT throws_ok($$UPDATE tap_cust SET national_id = (SELECT national_id FROM ta
 SELECT throws_ok($$UPDATE tap_cust SET phone = (SELECT national_id FROM tap_cust WHERE id = 1) WHERE id = 1$$,
                  'RG010', NULL, 'writing another column''s envelope: RG010');
 
+CREATE FUNCTION pg_temp.detail(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE d text;
+BEGIN
+  EXECUTE q;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+  RETURN d;
+END $$;
+
 -- behind the trigger's back (replica mode skips triggers): reads raise RG010
 SET LOCAL session_replication_role = replica;
+-- (encode() breaks base64 lines at 76 characters; the stored form has no line breaks)
+CREATE FUNCTION pg_temp.b64(bytea) RETURNS text LANGUAGE sql AS $$ SELECT translate(encode($1, 'base64'), E'\n', '') $$;
 -- id 1: one bit of the ciphertext flipped
-UPDATE tap_cust SET national_id = encode(set_bit(decode(national_id, 'base64'), 300,
-         1 - get_bit(decode(national_id, 'base64'), 300)), 'base64') WHERE id = 1;
+UPDATE tap_cust SET national_id = pg_temp.b64(set_bit(decode(national_id, 'base64'), 300,
+         1 - get_bit(decode(national_id, 'base64'), 300))) WHERE id = 1;
 -- id 2: truncated by one byte (the tag is cut)
-UPDATE tap_cust SET national_id = encode(substr(decode(national_id, 'base64'), 1,
-         length(decode(national_id, 'base64')) - 1), 'base64') WHERE id = 2;
+UPDATE tap_cust SET national_id = pg_temp.b64(substr(decode(national_id, 'base64'), 1,
+         length(decode(national_id, 'base64')) - 1)) WHERE id = 2;
 -- id 3: an unknown key id (bytes 1..4)
-UPDATE tap_cust SET national_id = encode(overlay(decode(national_id, 'base64') placing '\x7fffff00'::bytea from 2 for 4), 'base64')
+UPDATE tap_cust SET national_id = pg_temp.b64(overlay(decode(national_id, 'base64') placing '\x7fffff00'::bytea from 2 for 4))
  WHERE id = 3;
--- phone of id 2 := phone of id 1 (another row); card of id 2 := phone envelope of id 2 as bytes (another column)
+-- phone of id 2 := phone of id 1 (another row); card of id 1 := national_id envelope of id 2 as bytes (another column)
 UPDATE tap_cust SET phone = (SELECT phone FROM tap_cust WHERE id = 1) WHERE id = 2;
 UPDATE tap_cust SET card = decode((SELECT national_id FROM tap_cust WHERE id = 2), 'base64') WHERE id = 1;
 RESET session_replication_role;
@@ -81,6 +93,15 @@ SELECT throws_ok($$SELECT national_id FROM tap_cust_decrypted WHERE id = 2$$, 'R
 SELECT throws_ok($$SELECT national_id FROM tap_cust_decrypted WHERE id = 3$$, 'RG010', NULL, 'an unknown key id: RG010');
 SELECT throws_ok($$SELECT phone FROM tap_cust_decrypted WHERE id = 2$$, 'RG010', NULL, 'another row''s value: RG010');
 SELECT throws_ok($$SELECT card FROM tap_cust_decrypted WHERE id = 1$$, 'RG010', NULL, 'another column''s value: RG010');
+-- the detail says what failed, without the value
+SELECT is(pg_temp.detail($$SELECT national_id FROM tap_cust_decrypted WHERE id = 1$$),
+          'The authentication tag does not verify for this row and column.', 'a flipped bit fails authentication');
+SELECT is(pg_temp.detail($$SELECT national_id FROM tap_cust_decrypted WHERE id = 3$$),
+          'The value was sealed under key id 2147483392, which is not a key of this column.', 'an unknown key id is named');
+SELECT is(pg_temp.detail($$SELECT card FROM tap_cust_decrypted WHERE id = 1$$),
+          format('The value was sealed under key id %s, which is not a key of this column.',
+                 (SELECT id FROM riskguard.column_key WHERE "column" = 'national_id')),
+          'another column''s key id is named');
 SELECT throws_like($$SELECT phone FROM tap_cust_decrypted WHERE id = 2$$,
                    '%column "phone" of table "public.tap_cust"', 'RG010 names table and column');
 SELECT is((SELECT phone FROM tap_cust_decrypted WHERE id = 1), '13800138000', 'untouched values still open');
