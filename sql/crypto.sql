@@ -94,6 +94,14 @@ SELECT has_table_privilege('crypto_regress_reader', '"Risk Ops"."Customer Data_d
        (SELECT reloptions FROM pg_class WHERE oid = '"Risk Ops"."Customer Data_decrypted"'::regclass) AS options;
 SELECT "Cust Id", photo FROM "Risk Ops"."Customer Data" ORDER BY 1;
 
+-- names and types the sealed values are bound to cannot change under them
+ALTER TABLE "Risk Ops"."Customer Data" RENAME TO customers;
+ALTER TABLE "Risk Ops"."Customer Data" RENAME COLUMN "ID No" TO id_no;
+ALTER TABLE "Risk Ops"."Customer Data" ALTER COLUMN phone TYPE varchar(200);
+ALTER SCHEMA "Risk Ops" RENAME TO risk;
+ALTER TABLE "Risk Ops"."Customer Data" RENAME COLUMN "Full Name" TO full_name;
+ALTER TABLE "Risk Ops"."Customer Data" RENAME COLUMN full_name TO "Full Name";
+
 -- bad input: nothing is half applied
 CREATE TABLE crypto_nopk (id integer, secret text);
 CREATE TABLE crypto_types (id integer PRIMARY KEY, amount numeric, note varchar(20));

@@ -24,10 +24,12 @@ CREATE TABLE riskguard.protected_column (
   blind_index_column pg_catalog.name,
   blind_index_bits integer CHECK (blind_index_bits BETWEEN 1 AND 256),
   blind_index_key_id integer,
+  schema_name pg_catalog.name NOT NULL,
+  table_name pg_catalog.name NOT NULL,
   PRIMARY KEY ("table", "column")
 );
 COMMENT ON TABLE riskguard.protected_column IS
-  'protected columns, with their blind index column, its width in bits and the id its key is derived from';
+  'protected columns, with their blind index column, its width in bits, the id its key is derived from, and the schema and table names their values are bound to';
 
 SELECT pg_catalog.pg_extension_config_dump('riskguard.column_key', '');
 SELECT pg_catalog.pg_extension_config_dump('riskguard.column_key_id_seq', '');
@@ -442,10 +444,11 @@ BEGIN
 
   INSERT INTO riskguard.column_key ("table", "column", status)
   VALUES (tbl, col, 'active') RETURNING id INTO key_id;
-  INSERT INTO riskguard.protected_column ("table", "column", blind_index_column, blind_index_bits, blind_index_key_id)
+  INSERT INTO riskguard.protected_column ("table", "column", blind_index_column, blind_index_bits,
+                                          blind_index_key_id, schema_name, table_name)
   VALUES (tbl, col, blind_index_column,
           CASE WHEN blind_index_column IS NOT NULL THEN blind_index_bits END,
-          CASE WHEN blind_index_column IS NOT NULL THEN key_id END);
+          CASE WHEN blind_index_column IS NOT NULL THEN key_id END, nsp, rel);
   PERFORM riskguard._invalidate_keys(tbl);
 
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
@@ -594,3 +597,45 @@ REVOKE ALL ON FUNCTION riskguard._forget_dropped() FROM PUBLIC;
 
 CREATE EVENT TRIGGER riskguard_forget_dropped ON sql_drop
   EXECUTE FUNCTION riskguard._forget_dropped();
+
+-- Sealed values are bound to the names of schema, table and column: renaming either, or
+-- changing the column's type, would leave them unreadable, so such changes are refused.
+CREATE FUNCTION riskguard._guard_protected()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  bad record;
+BEGIN
+  IF pg_catalog.to_regclass('riskguard.protected_column') IS NULL THEN
+    RETURN;
+  END IF;
+  SELECT p.schema_name, p.table_name, p."column" INTO bad
+    FROM riskguard.protected_column p
+    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p."table"::pg_catalog.oid
+    JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+   WHERE n.nspname OPERATOR(pg_catalog.<>) p.schema_name
+      OR c.relname OPERATOR(pg_catalog.<>) p.table_name
+      OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                      WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid
+                        AND a.attname OPERATOR(pg_catalog.=) p."column" AND NOT a.attisdropped
+                        AND a.atttypid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.text'::pg_catalog.regtype,
+                                                                          'pg_catalog.bytea'::pg_catalog.regtype]::pg_catalog.oid[]))
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'cannot rename or retype protected column "%" of table "%.%"',
+      bad."column", bad.schema_name, bad.table_name
+      USING ERRCODE = '55000',
+            DETAIL = 'Its sealed values are bound to the names of schema, table and column, and the column must stay text or bytea.',
+            HINT = 'Unprotect the column with riskguard.unprotect_column, make the change, and protect it again.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION riskguard._guard_protected() IS
+  'event trigger: refuses renaming a protected column, its table or schema, or changing the column''s type';
+REVOKE ALL ON FUNCTION riskguard._guard_protected() FROM PUBLIC;
+
+CREATE EVENT TRIGGER riskguard_guard_protected ON ddl_command_end
+  WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA')
+  EXECUTE FUNCTION riskguard._guard_protected();

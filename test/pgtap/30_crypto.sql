@@ -1,7 +1,7 @@
 -- crypto: SQLSTATEs of bad input, tampered values (RG010), and who may decrypt
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(56);
+SELECT plan(58);
 
 CREATE TABLE tap_cust (id bigint PRIMARY KEY, national_id text, phone text, card bytea, note integer);
 INSERT INTO tap_cust VALUES
@@ -52,6 +52,8 @@ SELECT throws_ok($$SELECT riskguard.blind_index('tap_cust', 'phone', '1')$$, '22
 SELECT throws_ok($$SELECT riskguard.mask('x', -1)$$, '22023', NULL, 'a negative visible_suffix: 22023');
 SELECT throws_ok($$SELECT riskguard.decrypt(t.*, 'card') FROM tap_cust t$$, '42804', NULL, 'decrypt of a bytea column: 42804');
 SELECT throws_ok($$SELECT riskguard.decrypt(1, 'card')$$, '42804', NULL, 'decrypt of a non-row: 42804');
+SELECT throws_ok($$ALTER TABLE tap_cust RENAME TO tap_customers$$, '55000', NULL, 'renaming a protected table: 55000');
+SELECT throws_ok($$ALTER TABLE tap_cust RENAME COLUMN phone TO mobile$$, '55000', NULL, 'renaming a protected column: 55000');
 SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgrelid = 'tap_nopk'::regclass), 0,
           'failed protects leave no trigger');
 
