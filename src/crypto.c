@@ -30,6 +30,9 @@
 #include "rg_errors.h"
 #include "rootkey.h"
 
+/* plaintext results up to this size are wiped when their memory context goes away */
+#define RG_WIPED_RESULT_MAX 4096
+
 /* A buffer wiped with sodium_memzero when its memory context is reset or deleted. */
 typedef struct WipedBuffer
 {
@@ -575,7 +578,15 @@ decrypt_common(FunctionCallInfo fcinfo, bool want_text, bool *isnull)
 									  key_id));
 	initStringInfo(&pk);
 	pk_fields(t, &tup, dc->desc, &pk);
-	result = palloc_wiped(VARHDRSZ + envlen - RG_ENV_OVERHEAD);
+	/*
+	 * The result is wiped when the caller's context is reset.  Large results are not:
+	 * a caller that frees a large chunk early returns it to the C library, and wiping
+	 * it then would write into freed memory.
+	 */
+	if (envlen - RG_ENV_OVERHEAD <= RG_WIPED_RESULT_MAX)
+		result = palloc_wiped(VARHDRSZ + envlen - RG_ENV_OVERHEAD);
+	else
+		result = palloc(VARHDRSZ + envlen - RG_ENV_OVERHEAD);
 	pt = (unsigned char *) VARDATA(result);
 	{
 		size_t		adlen;

@@ -76,6 +76,23 @@ like "$(sql_error "SELECT riskguard.decrypt(c.*, 'phone') FROM customers c" -U c
 like "$(sql_error "SELECT riskguard.blind_index('customers', 'national_id', '1')" -U cr_plain)" '^42501' "... nor compute blind indexes"
 is "$(sql_value 'SELECT national_id FROM customers_decrypted WHERE id = 5' -U cr_reader)" "310115198808088888" "a reader reads plaintext"
 
+# a table owner who is riskguard_admin (and reader), not superuser, runs the whole cycle
+sql_value "CREATE ROLE cr_admin LOGIN IN ROLE riskguard_admin, riskguard_reader; GRANT CREATE ON SCHEMA public TO cr_admin" >/dev/null
+is "$(sql_value "SET client_min_messages = warning;
+  CREATE TABLE accounts (no text PRIMARY KEY, card text);
+  INSERT INTO accounts VALUES ('A-1', '6222020200112233445');
+  SELECT riskguard.protect_column('accounts', 'card', 'card_bidx', 16);
+  INSERT INTO accounts (no, card) VALUES ('A-2', '6222020200998877665');
+  SELECT riskguard.rotate_column_key('accounts', 'card') > 0;
+  SELECT riskguard.reencrypt('accounts', 'card');
+  SELECT string_agg(card, ',' ORDER BY no) FROM accounts_decrypted;
+  SELECT riskguard.unprotect_column('accounts', 'card');
+  SELECT string_agg(card, ',' ORDER BY no) FROM accounts;" -U cr_admin | tr '\n' ' ')" \
+	" t 2 6222020200112233445,6222020200998877665  6222020200112233445,6222020200998877665 " \
+	"a non-superuser admin protects, rotates, reencrypts and unprotects its own table"
+like "$(sql_error "SELECT riskguard.protect_column('customers', 'name')" -U cr_admin)" '^42501' \
+	"... but cannot protect a table it does not own"
+
 # pg_dump and restore into another database: same envelopes, same plaintexts
 "$PGBIN/pg_dump" -d crypto_src -f "$dir/dump.sql"
 ok "pg_dump succeeds" test -s "$dir/dump.sql"
