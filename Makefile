@@ -14,6 +14,7 @@ OBJS = \
 	src/riskguard.o \
 	src/rg_errors.o \
 	src/rootkey.o \
+	src/audit.o \
 	src/envelope.o \
 	src/crypto_cache.o \
 	src/crypto.o
