@@ -177,22 +177,23 @@ COMMENT ON FUNCTION riskguard._protected(pg_catalog.regclass, pg_catalog.name) I
 REVOKE ALL ON FUNCTION riskguard._protected(pg_catalog.regclass, pg_catalog.name) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION riskguard._protected(pg_catalog.regclass, pg_catalog.name) TO riskguard_admin;
 
--- writes to the control audit log when one is installed
+-- records a key operation in the control audit log (riskguard._audit); the actor there is
+-- the session user
 CREATE FUNCTION riskguard._crypto_audit(action text, tbl pg_catalog.regclass, col pg_catalog.name,
   payload jsonb)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF pg_catalog.to_regprocedure('riskguard._audit(text,text,jsonb)') IS NOT NULL THEN
-    EXECUTE 'SELECT riskguard._audit($1, $2, $3)'
-      USING action, pg_catalog.format('%s.%I', tbl, col), payload;
+  IF action OPERATOR(pg_catalog.<>) ALL (ARRAY['protect_column', 'rotate_column_key', 'unprotect_column']) THEN
+    RAISE EXCEPTION 'unrecognized key operation: "%"', action USING ERRCODE = '22023';
   END IF;
+  PERFORM riskguard._audit(action, pg_catalog.format('%s.%I', tbl, col), payload);
 END
 $$;
 COMMENT ON FUNCTION riskguard._crypto_audit(text, pg_catalog.regclass, pg_catalog.name, jsonb) IS
-  'records a key operation (protect, rotate, unprotect) in the control audit log when it exists';
+  'records a key operation (protect_column, rotate_column_key, unprotect_column) in the control audit log';
 REVOKE ALL ON FUNCTION riskguard._crypto_audit(text, pg_catalog.regclass, pg_catalog.name, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION riskguard._crypto_audit(text, pg_catalog.regclass, pg_catalog.name, jsonb) TO riskguard_admin;
 

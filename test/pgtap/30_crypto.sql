@@ -1,7 +1,7 @@
 -- crypto: SQLSTATEs of bad input, tampered values (RG010), and who may decrypt
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(58);
+SELECT plan(62);
 
 CREATE TABLE tap_cust (id bigint PRIMARY KEY, national_id text, phone text, card bytea, note integer);
 INSERT INTO tap_cust VALUES
@@ -24,6 +24,12 @@ SELECT is((SELECT count(*)::int FROM tap_cust WHERE national_id LIKE '%110101199
           'no plaintext is stored');
 SELECT is((SELECT count(*)::int FROM tap_cust WHERE riskguard.envelope_key_id(national_id) IS NULL), 0,
           'every national_id is an envelope');
+
+SELECT results_eq($$SELECT action, target, payload ? 'key_id' FROM riskguard.audit_log ORDER BY seq$$,
+  $$VALUES ('protect_column', 'public.tap_cust.national_id', true),
+           ('protect_column', 'public.tap_cust.phone', true),
+           ('protect_column', 'public.tap_cust.card', true)$$,
+  'protecting is written to the control audit log');
 
 -- bad input
 SELECT throws_ok($$SELECT riskguard.protect_column('tap_cust', 'phone')$$, '42710', NULL, 'protecting twice: 42710');
@@ -150,6 +156,21 @@ SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'riskguard'::r
 SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'riskguard'::regnamespace AND prosecdef
              AND NOT coalesce(proconfig::text[] @> '{"search_path=pg_catalog, pg_temp"}', false)), 0,
           'every SECURITY DEFINER function pins search_path');
+
+-- rotating and unprotecting are audited too, naming the keys
+CREATE TABLE tap_audit (id integer PRIMARY KEY, secret text);
+INSERT INTO tap_audit VALUES (1, 'x');
+SET client_min_messages = warning;
+SELECT riskguard.protect_column('tap_audit', 'secret');
+RESET client_min_messages;
+SELECT riskguard.rotate_column_key('tap_audit', 'secret') AS rotated \gset
+SELECT is((SELECT payload->>'key_id' FROM riskguard.audit_log WHERE action = 'rotate_column_key'),
+          :'rotated', 'a rotation is audited with its new key id');
+SELECT riskguard.unprotect_column('tap_audit', 'secret');
+SELECT is((SELECT target FROM riskguard.audit_log WHERE action = 'unprotect_column'),
+          'public.tap_audit.secret', 'unprotecting is audited');
+SELECT throws_ok($$SELECT riskguard._crypto_audit('drop_everything', 'tap_audit', 'secret', '{}')$$, '22023', NULL,
+                 'only key operations can be audited this way');
 
 SELECT * FROM finish();
 ROLLBACK;
