@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# crypto: sealing on write and opening on read.
+# crypto: sealing on write and opening on read, on a customer table of 13 columns
+# (test/bench/crypto/schema.sql; rows from test/bench/crypto/rows.sql, about 190 bytes
+# each as text).
 #   - COPY of N customer rows (default 1,000,000) into a table with two protected
 #     columns, one with a blind index, against the same COPY into an unprotected table;
 #   - the same against a PL/pgSQL trigger calling pgcrypto's pgp_sym_encrypt for the
@@ -28,7 +30,7 @@ copy_secs() {
 	for ((i = 0; i < RUNS; i++)); do
 		rg_psql -c "TRUNCATE $table" -c "CHECKPOINT" >/dev/null
 		t0=$(date +%s.%N)
-		rg_psql -c "\\copy $table (id, name, national_id, phone, city, opened) FROM '$file'" >/dev/null
+		rg_psql -c "\\copy $table (id, name, national_id, phone, email, birth_date, city, address, credit_limit, currency, status, opened) FROM '$file'" >/dev/null
 		t1=$(date +%s.%N)
 		s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 		if [ -z "$best" ] || awk -v s="$s" -v b="$best" 'BEGIN { exit !(s < b) }'; then best=$s; fi

@@ -3,8 +3,21 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS riskguard;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 DROP TABLE IF EXISTS cb_plain, cb_rg, cb_pgc CASCADE;
-CREATE TABLE cb_plain (id bigint PRIMARY KEY, name text NOT NULL, national_id text, phone text,
-                       city text, opened date, national_id_bidx bytea);
+CREATE TABLE cb_plain (
+  id bigint PRIMARY KEY,
+  name text NOT NULL,
+  national_id text,
+  phone text,
+  email text,
+  birth_date date,
+  city text,
+  address text,
+  credit_limit bigint,          -- minor units
+  currency char(3),
+  status text,
+  opened date,
+  national_id_bidx bytea
+);
 CREATE TABLE cb_rg (LIKE cb_plain INCLUDING ALL);
 CREATE TABLE cb_pgc (LIKE cb_plain INCLUDING ALL);
 SELECT riskguard.protect_column('cb_rg', 'national_id', 'national_id_bidx');
