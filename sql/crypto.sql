@@ -45,6 +45,7 @@ SELECT "Cust Id",
 -- the view shows plaintext to readers (a superuser is one)
 SELECT "Cust Id", "Full Name", "ID No", phone, photo FROM "Risk Ops"."Customer Data_decrypted" ORDER BY 1;
 SELECT reloptions FROM pg_class WHERE oid = '"Risk Ops"."Customer Data_decrypted"'::regclass;
+SELECT pg_get_viewdef('"Risk Ops"."Customer Data_decrypted"'::regclass);
 
 -- writes are sealed by the trigger; a blind index finds the row
 INSERT INTO "Risk Ops"."Customer Data" ("Cust Id", "Full Name", "ID No", phone)

@@ -92,19 +92,52 @@ decrypt_failed(RgCryptTable *t, RgCryptColumn *c, const char *detail)
  * each value's text form, length-prefixed.
  */
 static void
-pk_fields(RgCryptTable *t, HeapTuple tup, TupleDesc desc, StringInfo buf)
+pk_value(RgCryptTable *t, int i, Datum d, StringInfo buf)
+{
+	size_t		pos = 0;
+	unsigned char hdr[4];
+	char	   *s;
+	size_t		len;
+
+	/* integers print as plain decimal: the same text as their output functions */
+	if (t->pk_types[i] == INT8OID || t->pk_types[i] == INT4OID || t->pk_types[i] == INT2OID)
+	{
+		char		num[MAXINT8LEN + 1];
+		int64		n = t->pk_types[i] == INT8OID ? DatumGetInt64(d) :
+			t->pk_types[i] == INT4OID ? (int64) DatumGetInt32(d) : (int64) DatumGetInt16(d);
+
+		len = pg_lltoa(n, num);
+		rg_env_put_u32(hdr, &pos, (uint32) len);
+		appendBinaryStringInfo(buf, (const char *) hdr, 4);
+		appendBinaryStringInfo(buf, num, len);
+		return;
+	}
+	s = OutputFunctionCall(&t->pk_out[i], d);
+	len = strlen(s);
+	rg_env_put_u32(hdr, &pos, (uint32) len);
+	appendBinaryStringInfo(buf, (const char *) hdr, 4);
+	appendBinaryStringInfo(buf, s, len);
+	pfree(s);
+}
+
+static void
+pk_count(RgCryptTable *t, StringInfo buf)
 {
 	size_t		pos = 0;
 	unsigned char hdr[4];
 
 	rg_env_put_u32(hdr, &pos, (uint32) t->npk);
 	appendBinaryStringInfo(buf, (const char *) hdr, 4);
+}
+
+static void
+pk_fields(RgCryptTable *t, HeapTuple tup, TupleDesc desc, StringInfo buf)
+{
+	pk_count(t, buf);
 	for (int i = 0; i < t->npk; i++)
 	{
 		bool		isnull;
 		Datum		d = heap_getattr(tup, t->pk_attnums[i], desc, &isnull);
-		char	   *s;
-		size_t		len;
 
 		if (isnull)
 			ereport(ERROR,
@@ -112,27 +145,7 @@ pk_fields(RgCryptTable *t, HeapTuple tup, TupleDesc desc, StringInfo buf)
 					 errmsg("primary key column \"%s\" of protected table \"%s\" is null",
 							NameStr(TupleDescAttr(desc, t->pk_attnums[i] - 1)->attname),
 							t->display)));
-		/* integers print as plain decimal: the same text as their output functions */
-		if (t->pk_types[i] == INT8OID || t->pk_types[i] == INT4OID || t->pk_types[i] == INT2OID)
-		{
-			char		num[MAXINT8LEN + 1];
-			int64		n = t->pk_types[i] == INT8OID ? DatumGetInt64(d) :
-				t->pk_types[i] == INT4OID ? (int64) DatumGetInt32(d) : (int64) DatumGetInt16(d);
-
-			len = pg_lltoa(n, num);
-			pos = 0;
-			rg_env_put_u32(hdr, &pos, (uint32) len);
-			appendBinaryStringInfo(buf, (const char *) hdr, 4);
-			appendBinaryStringInfo(buf, num, len);
-			continue;
-		}
-		s = OutputFunctionCall(&t->pk_out[i], d);
-		len = strlen(s);
-		pos = 0;
-		rg_env_put_u32(hdr, &pos, (uint32) len);
-		appendBinaryStringInfo(buf, (const char *) hdr, 4);
-		appendBinaryStringInfo(buf, s, len);
-		pfree(s);
+		pk_value(t, i, d, buf);
 	}
 }
 
@@ -506,6 +519,50 @@ resolve_row_column(FunctionCallInfo fcinfo, HeapTupleHeader th, const char *coln
 	*out = dc;
 }
 
+/* Open a stored value of column c for the row whose primary key fields are pk. */
+static struct varlena *
+open_stored(RgCryptTable *t, RgCryptColumn *c, struct varlena *v, StringInfo pk)
+{
+	const unsigned char *env;
+	size_t		envlen;
+	uint32		key_id;
+	unsigned char *pt;
+	RgEnvStatus st;
+	struct varlena *result;
+	size_t		adlen;
+	unsigned char *ad;
+
+	st = stored_envelope(c, v, &env, &envlen, &key_id);
+	if (st == RG_ENV_TOO_SHORT)
+		decrypt_failed(t, c, psprintf("The value is %zu bytes long, shorter than any envelope.",
+									  VARSIZE_ANY_EXHDR(v)));
+	if (st == RG_ENV_NOT_BASE64)
+		decrypt_failed(t, c, "The value is not base64 text.");
+	if (st == RG_ENV_BAD_VERSION)
+		decrypt_failed(t, c, psprintf("The envelope format version %d is not supported.",
+									  (int) env[0]));
+	if (rg_crypt_column_key(c, key_id) == NULL)
+		decrypt_failed(t, c, psprintf("The value was sealed under key id %u, which is not a key of this column.",
+									  key_id));
+
+	/*
+	 * The result is wiped when the caller's context is reset.  Large results are not:
+	 * a caller that frees a large chunk early returns it to the C library, and wiping
+	 * it then would write into freed memory.
+	 */
+	if (envlen - RG_ENV_OVERHEAD <= RG_WIPED_RESULT_MAX)
+		result = palloc_wiped(VARHDRSZ + envlen - RG_ENV_OVERHEAD);
+	else
+		result = palloc(VARHDRSZ + envlen - RG_ENV_OVERHEAD);
+	pt = (unsigned char *) VARDATA(result);
+	ad = build_ad(c, key_id, pk, &adlen);
+	st = rg_env_open(pt, env, envlen, ad, adlen, rg_crypt_column_key(c, key_id));
+	if (st != RG_ENV_OK)
+		decrypt_failed(t, c, "The authentication tag does not verify for this row and column.");
+	SET_VARSIZE(result, VARHDRSZ + envlen - RG_ENV_OVERHEAD);
+	return result;
+}
+
 static Datum
 decrypt_common(FunctionCallInfo fcinfo, bool want_text, bool *isnull)
 {
@@ -519,12 +576,6 @@ decrypt_common(FunctionCallInfo fcinfo, bool want_text, bool *isnull)
 	Datum		d;
 	struct varlena *v;
 	StringInfoData pk;
-	const unsigned char *env;
-	size_t		envlen;
-	uint32		key_id;
-	unsigned char *pt;
-	RgEnvStatus st;
-	struct varlena *result;
 
 	/* the argument's type is fixed for this call site: check it once */
 	if (fcinfo->flinfo->fn_extra == NULL)
@@ -564,40 +615,9 @@ decrypt_common(FunctionCallInfo fcinfo, bool want_text, bool *isnull)
 		return (Datum) 0;
 	v = PG_DETOAST_DATUM_PACKED(d);
 
-	st = stored_envelope(c, v, &env, &envlen, &key_id);
-	if (st == RG_ENV_TOO_SHORT)
-		decrypt_failed(t, c, psprintf("The value is %zu bytes long, shorter than any envelope.",
-									  VARSIZE_ANY_EXHDR(v)));
-	if (st == RG_ENV_NOT_BASE64)
-		decrypt_failed(t, c, "The value is not base64 text.");
-	if (st == RG_ENV_BAD_VERSION)
-		decrypt_failed(t, c, psprintf("The envelope format version %d is not supported.",
-									  (int) env[0]));
-	if (rg_crypt_column_key(c, key_id) == NULL)
-		decrypt_failed(t, c, psprintf("The value was sealed under key id %u, which is not a key of this column.",
-									  key_id));
 	initStringInfo(&pk);
 	pk_fields(t, &tup, dc->desc, &pk);
-	/*
-	 * The result is wiped when the caller's context is reset.  Large results are not:
-	 * a caller that frees a large chunk early returns it to the C library, and wiping
-	 * it then would write into freed memory.
-	 */
-	if (envlen - RG_ENV_OVERHEAD <= RG_WIPED_RESULT_MAX)
-		result = palloc_wiped(VARHDRSZ + envlen - RG_ENV_OVERHEAD);
-	else
-		result = palloc(VARHDRSZ + envlen - RG_ENV_OVERHEAD);
-	pt = (unsigned char *) VARDATA(result);
-	{
-		size_t		adlen;
-		unsigned char *ad = build_ad(c, key_id, &pk, &adlen);
-
-		st = rg_env_open(pt, env, envlen, ad, adlen, rg_crypt_column_key(c, key_id));
-	}
-	if (st != RG_ENV_OK)
-		decrypt_failed(t, c, "The authentication tag does not verify for this row and column.");
-	SET_VARSIZE(result, VARHDRSZ + envlen - RG_ENV_OVERHEAD);
-	return PointerGetDatum(result);
+	return PointerGetDatum(open_stored(t, c, v, &pk));
 }
 
 PG_FUNCTION_INFO_V1(rg_decrypt_text);
@@ -629,6 +649,106 @@ rg_decrypt_bytea(PG_FUNCTION_ARGS)
 	if (isnull)
 		PG_RETURN_NULL();
 	return d;
+}
+
+/* state kept across calls of the value-and-key form of decrypt in one query */
+typedef struct OpenCache
+{
+	uint64		generation;
+	Oid			relid;
+	char		colname[NAMEDATALEN];
+	size_t		colname_len;
+	RgCryptTable *table;
+	RgCryptColumn *column;
+} OpenCache;
+
+static Datum
+open_by_key(FunctionCallInfo fcinfo, bool want_text)
+{
+	struct varlena *v = PG_GETARG_VARLENA_PP(0);
+	Oid			relid = PG_GETARG_OID(1);
+	text	   *coltext = PG_GETARG_TEXT_PP(2);
+	OpenCache  *oc = (OpenCache *) fcinfo->flinfo->fn_extra;
+	RgCryptTable *t;
+	RgCryptColumn *c;
+	StringInfoData pk;
+
+	if (oc == NULL || oc->generation != rg_crypt_generation || oc->relid != relid ||
+		oc->colname_len != VARSIZE_ANY_EXHDR(coltext) ||
+		memcmp(oc->colname, VARDATA_ANY(coltext), oc->colname_len) != 0)
+	{
+		char	   *colname = text_to_cstring(coltext);
+
+		if (oc == NULL)
+		{
+			oc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(OpenCache));
+			fcinfo->flinfo->fn_extra = oc;
+		}
+		oc->generation = 0;
+		oc->table = rg_crypt_table(relid);
+		if (oc->table == NULL || (oc->column = rg_crypt_column(oc->table, colname)) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" of table \"%s\" is not protected", colname,
+							rel_display(relid))));
+		check_reader(oc->table, oc->column);
+		if (oc->column->is_text != want_text)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of table \"%s\" is of type %s", oc->column->name,
+							oc->table->display, oc->column->is_text ? "text" : "bytea")));
+		/* the primary key values must be of the key columns' types, in order */
+		if (PG_NARGS() - 3 != oc->table->npk)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("table \"%s\" has %d primary key columns, not %d",
+							oc->table->display, oc->table->npk, PG_NARGS() - 3)));
+		for (int i = 0; i < oc->table->npk; i++)
+		{
+			Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 3 + i);
+
+			if (!OidIsValid(argtype) || getBaseType(argtype) != oc->table->pk_types[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("primary key value %d for table \"%s\" is of type %s, not %s",
+								i + 1, oc->table->display, format_type_be(argtype),
+								format_type_be(oc->table->pk_types[i]))));
+		}
+		oc->relid = relid;
+		strlcpy(oc->colname, colname, NAMEDATALEN);
+		oc->colname_len = strlen(oc->colname);
+		oc->generation = rg_crypt_generation;
+	}
+	t = oc->table;
+	c = oc->column;
+
+	initStringInfo(&pk);
+	pk_count(t, &pk);
+	for (int i = 0; i < t->npk; i++)
+		pk_value(t, i, PG_GETARG_DATUM(3 + i), &pk);
+	return PointerGetDatum(open_stored(t, c, v, &pk));
+}
+
+PG_FUNCTION_INFO_V1(rg_open_text);
+
+/*
+ * riskguard.decrypt(value, tbl, col, VARIADIC pk): the plaintext of a stored text value
+ * of protected column col, given its row's primary key values; what the generated views
+ * call (cheaper than passing the whole row).  Readers only; RG010 when it does not open.
+ */
+Datum
+rg_open_text(PG_FUNCTION_ARGS)
+{
+	return open_by_key(fcinfo, true);
+}
+
+PG_FUNCTION_INFO_V1(rg_open_bytea);
+
+/* riskguard.decrypt_bytea(value, tbl, col, VARIADIC pk): the same for bytea columns. */
+Datum
+rg_open_bytea(PG_FUNCTION_ARGS)
+{
+	return open_by_key(fcinfo, false);
 }
 
 PG_FUNCTION_INFO_V1(rg_blind_index);

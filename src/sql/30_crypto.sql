@@ -70,6 +70,24 @@ COMMENT ON FUNCTION riskguard.decrypt_bytea(anyelement, text) IS
 REVOKE ALL ON FUNCTION riskguard.decrypt_bytea(anyelement, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION riskguard.decrypt_bytea(anyelement, text) TO riskguard_reader;
 
+CREATE FUNCTION riskguard.decrypt(value text, tbl pg_catalog.regclass, col text, VARIADIC pk "any")
+RETURNS text
+AS 'MODULE_PATHNAME', 'rg_open_text'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION riskguard.decrypt(text, pg_catalog.regclass, text, "any") IS
+  'plaintext of a stored value of protected text column col of tbl, given its row''s primary key values in key order; for members of riskguard_reader; what the generated views call';
+REVOKE ALL ON FUNCTION riskguard.decrypt(text, pg_catalog.regclass, text, "any") FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION riskguard.decrypt(text, pg_catalog.regclass, text, "any") TO riskguard_reader;
+
+CREATE FUNCTION riskguard.decrypt_bytea(value bytea, tbl pg_catalog.regclass, col text, VARIADIC pk "any")
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'rg_open_bytea'
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION riskguard.decrypt_bytea(bytea, pg_catalog.regclass, text, "any") IS
+  'plaintext of a stored value of protected bytea column col of tbl, given its row''s primary key values in key order; for members of riskguard_reader';
+REVOKE ALL ON FUNCTION riskguard.decrypt_bytea(bytea, pg_catalog.regclass, text, "any") FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION riskguard.decrypt_bytea(bytea, pg_catalog.regclass, text, "any") TO riskguard_reader;
+
 CREATE FUNCTION riskguard.blind_index(tbl pg_catalog.regclass, col pg_catalog.name, value text)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'rg_blind_index'
@@ -269,6 +287,7 @@ DECLARE
   nsp pg_catalog.name;
   rel pg_catalog.name;
   cols text;
+  pkargs text;
   body text;
   acl pg_catalog.aclitem[];
   g record;
@@ -277,11 +296,20 @@ BEGIN
     FROM pg_catalog.pg_class c
     JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
    WHERE c.oid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid;
+  -- the row's primary key values, in key order, bind each value to its row
+  SELECT pg_catalog.string_agg(pg_catalog.format('t.%I', a.attname), ', ' ORDER BY k.ord)
+    INTO pkargs
+    FROM pg_catalog.pg_index i
+   CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord)
+    JOIN pg_catalog.pg_attribute a
+      ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) k.attnum
+   WHERE i.indrelid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid AND i.indisprimary;
   SELECT pg_catalog.string_agg(
            CASE WHEN p."column" IS NULL THEN pg_catalog.format('t.%I', a.attname)
-                WHEN a.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.bytea'::pg_catalog.regtype
-                  THEN pg_catalog.format('riskguard.decrypt_bytea(t.*, %L) AS %I', a.attname, a.attname)
-                ELSE pg_catalog.format('riskguard.decrypt(t.*, %L) AS %I', a.attname, a.attname)
+                ELSE pg_catalog.format('riskguard.%s(t.%I, %L::pg_catalog.regclass, %L, %s) AS %I',
+                       CASE WHEN a.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.bytea'::pg_catalog.regtype
+                            THEN 'decrypt_bytea' ELSE 'decrypt' END,
+                       a.attname, pg_catalog.format('%I.%I', nsp, rel), a.attname, pkargs, a.attname)
            END, ', ' ORDER BY a.attnum)
     INTO cols
     FROM pg_catalog.pg_attribute a

@@ -1,7 +1,7 @@
 -- crypto: SQLSTATEs of bad input, tampered values (RG010), and who may decrypt
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(62);
+SELECT plan(69);
 
 CREATE TABLE tap_cust (id bigint PRIMARY KEY, national_id text, phone text, card bytea, note integer);
 INSERT INTO tap_cust VALUES
@@ -113,6 +113,14 @@ SELECT is(pg_temp.detail($$SELECT card FROM tap_cust_decrypted WHERE id = 1$$),
 SELECT throws_like($$SELECT phone FROM tap_cust_decrypted WHERE id = 2$$,
                    '%column "phone" of table "public.tap_cust"', 'RG010 names table and column');
 SELECT is((SELECT phone FROM tap_cust_decrypted WHERE id = 1), '13800138000', 'untouched values still open');
+SELECT is((SELECT riskguard.decrypt(phone, 'tap_cust', 'phone', id) FROM tap_cust WHERE id = 1), '13800138000',
+          'the value-and-key form opens a value with its row''s key');
+SELECT throws_ok($$SELECT riskguard.decrypt(phone, 'tap_cust', 'phone', 3::bigint) FROM tap_cust WHERE id = 1$$,
+                 'RG010', NULL, '... and not with another row''s key');
+SELECT throws_ok($$SELECT riskguard.decrypt(phone, 'tap_cust', 'phone', 1) FROM tap_cust WHERE id = 1$$,
+                 '42804', NULL, '... a key value of another type: 42804');
+SELECT throws_ok($$SELECT riskguard.decrypt(phone, 'tap_cust', 'phone', id, id) FROM tap_cust WHERE id = 1$$,
+                 '42804', NULL, '... too many key values: 42804');
 
 -- who may decrypt
 CREATE ROLE tap_plain;
@@ -130,6 +138,8 @@ SET LOCAL ROLE tap_plain;
 SELECT throws_ok($$SELECT phone FROM tap_cust_decrypted WHERE id = 1$$, '42501', NULL, 'a role without riskguard_reader: 42501 from the view');
 SELECT throws_ok($$SELECT riskguard.decrypt(t.*, 'phone') FROM tap_cust t$$, '42501', NULL, '... and from decrypt');
 SELECT throws_ok($$SELECT riskguard.decrypt_bytea(t.*, 'card') FROM tap_cust t$$, '42501', NULL, '... and from decrypt_bytea');
+SELECT throws_ok($$SELECT riskguard.decrypt(phone, 'tap_cust', 'phone', id) FROM tap_cust$$, '42501', NULL,
+                 '... and from the value-and-key form');
 SELECT throws_ok($$SELECT riskguard.blind_index('tap_cust', 'national_id', 'x')$$, '42501', NULL, '... and from blind_index');
 SELECT is((SELECT count(*)::int FROM tap_cust_decrypted WHERE id = 3), 1,
           'the view''s unprotected columns stay readable');
