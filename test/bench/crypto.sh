@@ -7,7 +7,9 @@
 #   - the same against a PL/pgSQL trigger calling pgcrypto's pgp_sym_encrypt for the
 #     same two columns, measured on fewer rows (PGC_ROWS, default 20,000) since it is
 #     about three orders of magnitude slower, and compared as rows per second;
-#   - reading every row through the decrypted view against a plain scan of the same rows.
+#   - reading every row through the decrypted view against a plain scan of the same rows;
+#   - for context, COPY into the table with contrib's insert_username, a minimal C BEFORE
+#     ROW trigger: any such trigger stops COPY from batching its inserts.
 # Each COPY is timed once on a freshly truncated table (best of RUNS, default 2).
 # Set ROWS / PGC_ROWS / RUNS to scale.  Reproduce: make bench BENCH=crypto
 set -eu
@@ -40,9 +42,10 @@ copy_secs() {
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 
 plain_s=$(copy_secs cb_plain "$tmp/rows.tsv")
+trig_s=$(copy_secs cb_trig "$tmp/rows.tsv")
 rg_s=$(copy_secs cb_rg "$tmp/rows.tsv")
 pgc_s=$(copy_secs cb_pgc "$tmp/rows_pgc.tsv")
-plain_r=$(rate "$ROWS" "$plain_s"); rg_r=$(rate "$ROWS" "$rg_s"); pgc_r=$(rate "$PGC_ROWS" "$pgc_s")
+plain_r=$(rate "$ROWS" "$plain_s"); trig_r=$(rate "$ROWS" "$trig_s"); rg_r=$(rate "$ROWS" "$rg_s"); pgc_r=$(rate "$PGC_ROWS" "$pgc_s")
 
 # sanity: what was written is sealed and opens to what was copied
 check=$(rg_psql -At -c "SELECT count(*) FROM cb_rg r JOIN cb_plain p USING (id)
@@ -59,6 +62,10 @@ view_r=$(rate "$ROWS" "$(awk -v m="$view_ms" 'BEGIN { print m / 1000 }')")
 
 bench_row "COPY $ROWS rows, 2 sealed columns + blind index" "COPY into unprotected table" \
 	"$plain_r rows/s" "$rg_r rows/s" "$(bench_ratio "$rg_r" "$plain_r")" "≥ 0.6"
+bench_row "COPY $ROWS rows, 2 sealed columns + blind index" "COPY with a minimal C BEFORE ROW trigger" \
+	"$trig_r rows/s" "$rg_r rows/s" "$(bench_ratio "$rg_r" "$trig_r")" "(context)"
+bench_row "COPY $ROWS rows, minimal C BEFORE ROW trigger" "COPY into unprotected table" \
+	"$plain_r rows/s" "$trig_r rows/s" "$(bench_ratio "$trig_r" "$plain_r")" "(the floor of any row trigger)"
 bench_row "COPY, 2 sealed columns ($PGC_ROWS rows for pgcrypto)" "PL/pgSQL trigger + pgp_sym_encrypt" \
 	"$pgc_r rows/s" "$rg_r rows/s" "$(bench_ratio "$rg_r" "$pgc_r")" "≥ 5"
 bench_row "read $ROWS rows through _decrypted view" "plain scan (COPY TO /dev/null)" \

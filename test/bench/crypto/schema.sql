@@ -2,7 +2,8 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS riskguard;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
-DROP TABLE IF EXISTS cb_plain, cb_rg, cb_pgc CASCADE;
+CREATE EXTENSION IF NOT EXISTS insert_username;
+DROP TABLE IF EXISTS cb_plain, cb_rg, cb_pgc, cb_trig CASCADE;
 CREATE TABLE cb_plain (
   id bigint PRIMARY KEY,
   name text NOT NULL,
@@ -20,6 +21,12 @@ CREATE TABLE cb_plain (
 );
 CREATE TABLE cb_rg (LIKE cb_plain INCLUDING ALL);
 CREATE TABLE cb_pgc (LIKE cb_plain INCLUDING ALL);
+CREATE TABLE cb_trig (LIKE cb_plain INCLUDING ALL);
+
+-- the floor of any row trigger: COPY cannot batch inserts into a table with a BEFORE ROW
+-- trigger; contrib's insert_username is about the smallest C trigger there is
+ALTER TABLE cb_trig ADD COLUMN loaded_by text;
+CREATE TRIGGER cb_trig_user BEFORE INSERT ON cb_trig FOR EACH ROW EXECUTE FUNCTION insert_username(loaded_by);
 SELECT riskguard.protect_column('cb_rg', 'national_id', 'national_id_bidx');
 SELECT riskguard.protect_column('cb_rg', 'phone');
 
