@@ -215,9 +215,67 @@ COMMENT ON FUNCTION riskguard._crypto_audit(text, pg_catalog.regclass, pg_catalo
 REVOKE ALL ON FUNCTION riskguard._crypto_audit(text, pg_catalog.regclass, pg_catalog.name, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION riskguard._crypto_audit(text, pg_catalog.regclass, pg_catalog.name, jsonb) TO riskguard_admin;
 
--- Reseal, page range by page range, every non-null value of col that is not yet sealed
--- under the column's active key: plaintexts get sealed, older keys' values resealed.
--- Rows already under the active key are skipped, so running it again resumes.
+-- Resealing works page range by page range over every non-null value of col that is not
+-- yet sealed under the column's active key: plaintexts get sealed, older keys' values
+-- resealed (the trigger does both on UPDATE ... SET col = col).  Rows already under the
+-- active key are skipped, so running it again resumes.
+
+-- how much is pending, and how many pages make a batch of about batch_size pending rows
+CREATE FUNCTION riskguard._reseal_plan(tbl pg_catalog.regclass, col pg_catalog.name, batch_size integer,
+  OUT active integer, OUT total bigint, OUT nblocks bigint, OUT pages bigint)
+RETURNS record
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p record;
+BEGIN
+  SELECT * INTO p FROM riskguard._protected(tbl, col);
+  SELECT k.id INTO active FROM riskguard.column_key k
+   WHERE k."table" OPERATOR(pg_catalog.=) tbl AND k."column" OPERATOR(pg_catalog.=) col
+     AND k.status OPERATOR(pg_catalog.=) 'active';
+  EXECUTE pg_catalog.format(
+    'SELECT pg_catalog.count(*) FROM ONLY %I.%I WHERE %I IS NOT NULL AND riskguard.envelope_key_id(%I) IS DISTINCT FROM $1',
+    p.nspname, p.relname, col, col)
+    INTO total USING active;
+  nblocks := pg_catalog.pg_relation_size(tbl)
+             OPERATOR(pg_catalog./) pg_catalog.current_setting('block_size')::integer;
+  pages := GREATEST(1, (batch_size::numeric OPERATOR(pg_catalog.*) nblocks
+                        OPERATOR(pg_catalog./) GREATEST(total, 1))::bigint);
+END
+$$;
+COMMENT ON FUNCTION riskguard._reseal_plan(pg_catalog.regclass, pg_catalog.name, integer) IS
+  'active key, pending values, pages, and pages per batch for resealing a protected column';
+REVOKE ALL ON FUNCTION riskguard._reseal_plan(pg_catalog.regclass, pg_catalog.name, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION riskguard._reseal_plan(pg_catalog.regclass, pg_catalog.name, integer) TO riskguard_admin;
+
+-- one batch: the pending values in pages [start, start + pages)
+CREATE FUNCTION riskguard._reseal_batch(tbl pg_catalog.regclass, col pg_catalog.name, active integer,
+  start bigint, pages bigint)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p record;
+  n bigint;
+BEGIN
+  SELECT * INTO p FROM riskguard._protected(tbl, col);
+  EXECUTE pg_catalog.format(
+    'UPDATE ONLY %I.%I SET %I = %I WHERE ctid OPERATOR(pg_catalog.>=) $2 AND ctid OPERATOR(pg_catalog.<) $3'
+    ' AND %I IS NOT NULL AND riskguard.envelope_key_id(%I) IS DISTINCT FROM $1',
+    p.nspname, p.relname, col, col, col, col)
+    USING active, pg_catalog.format('(%s,0)', start)::pg_catalog.tid,
+          pg_catalog.format('(%s,0)', start OPERATOR(pg_catalog.+) pages)::pg_catalog.tid;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END
+$$;
+COMMENT ON FUNCTION riskguard._reseal_batch(pg_catalog.regclass, pg_catalog.name, integer, bigint, bigint) IS
+  'seals or reseals the pending values of a protected column in one range of pages';
+REVOKE ALL ON FUNCTION riskguard._reseal_batch(pg_catalog.regclass, pg_catalog.name, integer, bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION riskguard._reseal_batch(pg_catalog.regclass, pg_catalog.name, integer, bigint, bigint) TO riskguard_admin;
+
 CREATE FUNCTION riskguard._reseal(tbl pg_catalog.regclass, col pg_catalog.name,
   batch_size integer, verb text)
 RETURNS bigint
@@ -225,46 +283,25 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+  plan record;
   p record;
-  active integer;
-  total bigint;
-  nblocks bigint;
-  pages bigint;
   start bigint := 0;
   done bigint := 0;
   n bigint;
-  pending text;
 BEGIN
   SELECT * INTO p FROM riskguard._protected(tbl, col);
-  SELECT k.id INTO active FROM riskguard.column_key k
-   WHERE k."table" OPERATOR(pg_catalog.=) tbl AND k."column" OPERATOR(pg_catalog.=) col
-     AND k.status OPERATOR(pg_catalog.=) 'active';
-  pending := pg_catalog.format(
-    '%I IS NOT NULL AND riskguard.envelope_key_id(%I) IS DISTINCT FROM $1', col, col);
-  EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM ONLY %I.%I WHERE %s',
-                            p.nspname, p.relname, pending)
-    INTO total USING active;
-  IF total OPERATOR(pg_catalog.=) 0 THEN
+  SELECT * INTO plan FROM riskguard._reseal_plan(tbl, col, batch_size);
+  IF plan.total OPERATOR(pg_catalog.=) 0 THEN
     RETURN 0;
   END IF;
-  nblocks := pg_catalog.pg_relation_size(tbl)
-             OPERATOR(pg_catalog./) pg_catalog.current_setting('block_size')::integer;
-  -- pages per batch, so that a batch holds about batch_size pending rows
-  pages := GREATEST(1, (batch_size::numeric OPERATOR(pg_catalog.*) nblocks
-                        OPERATOR(pg_catalog./) total)::bigint);
-  WHILE start OPERATOR(pg_catalog.<) nblocks LOOP
-    EXECUTE pg_catalog.format(
-      'UPDATE ONLY %I.%I SET %I = %I WHERE ctid OPERATOR(pg_catalog.>=) $2 AND ctid OPERATOR(pg_catalog.<) $3 AND %s',
-      p.nspname, p.relname, col, col, pending)
-      USING active, pg_catalog.format('(%s,0)', start)::pg_catalog.tid,
-            pg_catalog.format('(%s,0)', start OPERATOR(pg_catalog.+) pages)::pg_catalog.tid;
-    GET DIAGNOSTICS n = ROW_COUNT;
+  WHILE start OPERATOR(pg_catalog.<) plan.nblocks LOOP
+    n := riskguard._reseal_batch(tbl, col, plan.active, start, plan.pages);
     done := done OPERATOR(pg_catalog.+) n;
     IF n OPERATOR(pg_catalog.>) 0 THEN
       RAISE NOTICE '% % of % rows of column "%" of table "%.%"',
-        verb, done, total, col, p.nspname, p.relname;
+        verb, done, plan.total, col, p.nspname, p.relname;
     END IF;
-    start := start OPERATOR(pg_catalog.+) pages;
+    start := start OPERATOR(pg_catalog.+) plan.pages;
   END LOOP;
   RETURN done;
 END
@@ -550,6 +587,43 @@ COMMENT ON FUNCTION riskguard.reencrypt(pg_catalog.regclass, pg_catalog.name, in
   'reseals, in batches, the values of the column still sealed under older keys; returns how many; running it again resumes';
 REVOKE ALL ON FUNCTION riskguard.reencrypt(pg_catalog.regclass, pg_catalog.name, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION riskguard.reencrypt(pg_catalog.regclass, pg_catalog.name, integer) TO riskguard_admin;
+
+-- The same, committing after every batch, so that an interrupted run keeps what it did
+-- and the next CALL resumes.  No SET clause (it would forbid COMMIT): every name is
+-- qualified instead.
+CREATE PROCEDURE riskguard.reencrypt_resumable(tbl pg_catalog.regclass, col pg_catalog.name,
+  batch_size integer DEFAULT 10000)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  plan record;
+  p record;
+  start bigint := 0;
+  done bigint := 0;
+  n bigint;
+BEGIN
+  PERFORM riskguard._require_root_key();
+  SELECT * INTO p FROM riskguard._protected(tbl, col);
+  IF batch_size IS NULL OR batch_size OPERATOR(pg_catalog.<) 1 THEN
+    RAISE EXCEPTION 'batch_size must be at least 1: %', batch_size USING ERRCODE = '22023';
+  END IF;
+  SELECT * INTO plan FROM riskguard._reseal_plan(tbl, col, batch_size);
+  WHILE start OPERATOR(pg_catalog.<) plan.nblocks AND plan.total OPERATOR(pg_catalog.>) 0 LOOP
+    n := riskguard._reseal_batch(tbl, col, plan.active, start, plan.pages);
+    done := done OPERATOR(pg_catalog.+) n;
+    start := start OPERATOR(pg_catalog.+) plan.pages;
+    COMMIT;
+    IF n OPERATOR(pg_catalog.>) 0 THEN
+      RAISE NOTICE 'resealed % of % rows of column "%" of table "%.%", committed',
+        done, plan.total, col, p.nspname, p.relname;
+    END IF;
+  END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE riskguard.reencrypt_resumable(pg_catalog.regclass, pg_catalog.name, integer) IS
+  'reencrypt, committing after every batch: an interrupted run keeps its progress and the next CALL resumes; not inside a transaction block';
+REVOKE ALL ON PROCEDURE riskguard.reencrypt_resumable(pg_catalog.regclass, pg_catalog.name, integer) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE riskguard.reencrypt_resumable(pg_catalog.regclass, pg_catalog.name, integer) TO riskguard_admin;
 
 CREATE FUNCTION riskguard.unprotect_column(tbl pg_catalog.regclass, col pg_catalog.name)
 RETURNS void

@@ -1,7 +1,7 @@
 -- crypto: SQLSTATEs of bad input, tampered values (RG010), and who may decrypt
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(69);
+SELECT plan(70);
 
 CREATE TABLE tap_cust (id bigint PRIMARY KEY, national_id text, phone text, card bytea, note integer);
 INSERT INTO tap_cust VALUES
@@ -156,7 +156,8 @@ RESET ROLE;
 SELECT ok(NOT has_function_privilege('public', p.oid, 'EXECUTE'), 'PUBLIC cannot execute ' || p.oid::regprocedure)
   FROM pg_proc p
  WHERE p.pronamespace = 'riskguard'::regnamespace
-   AND p.proname IN ('decrypt', 'decrypt_bytea', 'protect_column', 'unprotect_column', 'rotate_column_key', 'reencrypt', '_seal')
+   AND p.proname IN ('decrypt', 'decrypt_bytea', 'protect_column', 'unprotect_column', 'rotate_column_key', 'reencrypt',
+                     'reencrypt_resumable', '_seal')
    AND p.oid::regprocedure::text NOT LIKE '%blind_index%'
  ORDER BY p.oid::regprocedure::text;
 SELECT ok(NOT bool_or(has_function_privilege('public', p.oid, 'EXECUTE')), 'PUBLIC cannot compute blind indexes')

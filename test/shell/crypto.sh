@@ -93,6 +93,31 @@ is "$(sql_value "SET client_min_messages = warning;
 like "$(sql_error "SELECT riskguard.protect_column('customers', 'name')" -U cr_admin)" '^42501' \
 	"... but cannot protect a table it does not own"
 
+# reencrypt_resumable commits batch by batch: an interrupted run keeps its progress
+rg_psql -q <<'SQL' >/dev/null
+SET client_min_messages = warning;
+CREATE TABLE ledger_notes (id integer PRIMARY KEY, note text);
+INSERT INTO ledger_notes SELECT g, 'note ' || g FROM generate_series(1, 5000) g;
+SELECT riskguard.protect_column('ledger_notes', 'note');
+SELECT riskguard.rotate_column_key('ledger_notes', 'note');
+CREATE FUNCTION stop_at_4000() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.id = 4000 THEN RAISE EXCEPTION 'interrupted'; END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER stop_at_4000 BEFORE UPDATE ON ledger_notes FOR EACH ROW EXECUTE FUNCTION stop_at_4000();
+SQL
+new_key="SELECT count(*) FROM ledger_notes WHERE riskguard.envelope_key_id(note) = (SELECT id FROM riskguard.column_key WHERE \"table\" = 'ledger_notes'::regclass AND status = 'active')"
+like "$(sql_error "CALL riskguard.reencrypt_resumable('ledger_notes', 'note', 500)")" '^P0001' "an interrupted reencrypt_resumable stops with the error"
+done_before=$(sql_value "$new_key")
+ok "... and keeps the batches it committed ($done_before of 5000)" test "$done_before" -gt 0 -a "$done_before" -lt 5000
+sql_value "DROP TRIGGER stop_at_4000 ON ledger_notes" >/dev/null
+PGOPTIONS='-c client_min_messages=warning' sql_value "CALL riskguard.reencrypt_resumable('ledger_notes', 'note', 500)" >/dev/null
+is "$(sql_value "$new_key")" "5000" "a second CALL resumes and finishes"
+is "$(sql_value "SELECT count(*) FROM ledger_notes_decrypted WHERE note = 'note ' || id")" "5000" "... and every value reads back"
+like "$(sql_error "BEGIN; SELECT riskguard.rotate_column_key('ledger_notes', 'note'); CALL riskguard.reencrypt_resumable('ledger_notes', 'note'); COMMIT;")" '^2D000' \
+	"reencrypt_resumable refuses to run inside a transaction block"
+
 # pg_dump and restore into another database: same envelopes, same plaintexts
 "$PGBIN/pg_dump" -d crypto_src -f "$dir/dump.sql"
 ok "pg_dump succeeds" test -s "$dir/dump.sql"
