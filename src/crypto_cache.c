@@ -137,8 +137,33 @@ load_entry(RgCryptTable *t)
 	rg_root_key_check_value(root_check);
 	t->cxt = AllocSetContextCreate(crypt_cxt, "riskguard protected table",
 								   ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(t->cxt);
 
+	/* the columns and their keys */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = ObjectIdGetDatum(t->relid);
+	rc = SPI_execute_with_args(
+							   "SELECT p.\"column\"::pg_catalog.text, p.blind_index_column::pg_catalog.text, "
+							   "p.blind_index_bits, p.blind_index_key_id, k.id, k.status, k.root_key_check "
+							   "FROM riskguard.protected_column p "
+							   "JOIN riskguard.column_key k "
+							   "ON k.\"table\" OPERATOR(pg_catalog.=) p.\"table\" "
+							   "AND k.\"column\" OPERATOR(pg_catalog.=) p.\"column\" "
+							   "WHERE p.\"table\" OPERATOR(pg_catalog.=) $1 "
+							   "ORDER BY 1, 5",
+							   1, argtypes, args, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %d", rc);
+	tt = SPI_tuptable;
+	nrows = SPI_processed;
+	if (nrows == 0)
+	{
+		/* not a protected table: the caller drops the entry */
+		SPI_finish();
+		return;
+	}
+
+	old = MemoryContextSwitchTo(t->cxt);
 	rel = relation_open(t->relid, AccessShareLock);
 	t->schema = pstrdup(get_namespace_name(RelationGetNamespace(rel)));
 	t->relname = pstrdup(RelationGetRelationName(rel));
@@ -160,7 +185,6 @@ load_entry(RgCryptTable *t)
 	{
 		Oid			typoutput;
 		bool		varlena;
-
 		Oid			typid;
 
 		t->pk_attnums[i] = idx->rd_index->indkey.values[i];
@@ -170,29 +194,8 @@ load_entry(RgCryptTable *t)
 		fmgr_info_cxt(typoutput, &t->pk_out[i], t->cxt);
 	}
 	index_close(idx, AccessShareLock);
-	MemoryContextSwitchTo(old);
 
-	/* the columns and their keys */
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	args[0] = ObjectIdGetDatum(t->relid);
-	rc = SPI_execute_with_args(
-							   "SELECT p.\"column\"::pg_catalog.text, p.blind_index_column::pg_catalog.text, "
-							   "p.blind_index_bits, p.blind_index_key_id, k.id, k.status, k.root_key_check "
-							   "FROM riskguard.protected_column p "
-							   "JOIN riskguard.column_key k "
-							   "ON k.\"table\" OPERATOR(pg_catalog.=) p.\"table\" "
-							   "AND k.\"column\" OPERATOR(pg_catalog.=) p.\"column\" "
-							   "WHERE p.\"table\" OPERATOR(pg_catalog.=) $1 "
-							   "ORDER BY 1, 5",
-							   1, argtypes, args, NULL, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %d", rc);
-	tt = SPI_tuptable;
-	nrows = SPI_processed;
-
-	old = MemoryContextSwitchTo(t->cxt);
-	t->cols = palloc0(sizeof(RgCryptColumn) * (nrows > 0 ? nrows : 1));
+	t->cols = palloc0(sizeof(RgCryptColumn) * nrows);
 	t->ncols = 0;
 	for (uint64 r = 0; r < nrows; r++)
 	{
