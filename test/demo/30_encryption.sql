@@ -108,3 +108,7 @@ UPDATE borrowers SET national_id = (SELECT national_id FROM borrowers WHERE borr
  WHERE borrower_id = 1002;
 RESET session_replication_role;
 SELECT pg_temp.attempt($$SELECT national_id FROM borrowers_decrypted WHERE borrower_id = 1002$$) AS reading_row_1002;
+
+\echo 'Every key operation is in the control audit log:'
+SELECT seq, actor, action, target, payload FROM riskguard.audit_log
+ WHERE action IN ('protect_column', 'rotate_column_key', 'unprotect_column') ORDER BY seq;
