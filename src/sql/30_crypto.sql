@@ -41,7 +41,10 @@ GRANT SELECT ON riskguard.column_key, riskguard.protected_column TO PUBLIC;
 GRANT INSERT, UPDATE, DELETE ON riskguard.column_key, riskguard.protected_column TO riskguard_admin;
 GRANT USAGE ON SEQUENCE riskguard.column_key_id_seq TO riskguard_admin;
 
--- C functions
+-- C functions.  Decrypting and blind indexes are PARALLEL SAFE: a parallel worker
+-- inherits the root key from the postmaster like any backend and loads its own key cache
+-- (read-only), so a scan of a decrypted view can spread the deciphering over workers; their
+-- COST tells the planner that deciphering is worth spreading.
 
 CREATE FUNCTION riskguard._seal()
 RETURNS trigger
@@ -55,7 +58,7 @@ GRANT EXECUTE ON FUNCTION riskguard._seal() TO riskguard_admin;
 CREATE FUNCTION riskguard.decrypt(r anyelement, col text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'rg_decrypt_text'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION riskguard.decrypt(anyelement, text) IS
   'plaintext of protected text column col of row r, for members of riskguard_reader (42501 for others; RG010 when it does not open)';
 REVOKE ALL ON FUNCTION riskguard.decrypt(anyelement, text) FROM PUBLIC;
@@ -64,7 +67,7 @@ GRANT EXECUTE ON FUNCTION riskguard.decrypt(anyelement, text) TO riskguard_reade
 CREATE FUNCTION riskguard.decrypt_bytea(r anyelement, col text)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'rg_decrypt_bytea'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION riskguard.decrypt_bytea(anyelement, text) IS
   'plaintext of protected bytea column col of row r, for members of riskguard_reader (42501 for others; RG010 when it does not open)';
 REVOKE ALL ON FUNCTION riskguard.decrypt_bytea(anyelement, text) FROM PUBLIC;
@@ -73,7 +76,7 @@ GRANT EXECUTE ON FUNCTION riskguard.decrypt_bytea(anyelement, text) TO riskguard
 CREATE FUNCTION riskguard.decrypt(value text, tbl pg_catalog.regclass, col text, VARIADIC pk "any")
 RETURNS text
 AS 'MODULE_PATHNAME', 'rg_open_text'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION riskguard.decrypt(text, pg_catalog.regclass, text, "any") IS
   'plaintext of a stored value of protected text column col of tbl, given its row''s primary key values in key order; for members of riskguard_reader; what the generated views call';
 REVOKE ALL ON FUNCTION riskguard.decrypt(text, pg_catalog.regclass, text, "any") FROM PUBLIC;
@@ -82,7 +85,7 @@ GRANT EXECUTE ON FUNCTION riskguard.decrypt(text, pg_catalog.regclass, text, "an
 CREATE FUNCTION riskguard.decrypt_bytea(value bytea, tbl pg_catalog.regclass, col text, VARIADIC pk "any")
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'rg_open_bytea'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 100;
 COMMENT ON FUNCTION riskguard.decrypt_bytea(bytea, pg_catalog.regclass, text, "any") IS
   'plaintext of a stored value of protected bytea column col of tbl, given its row''s primary key values in key order; for members of riskguard_reader';
 REVOKE ALL ON FUNCTION riskguard.decrypt_bytea(bytea, pg_catalog.regclass, text, "any") FROM PUBLIC;
@@ -91,7 +94,7 @@ GRANT EXECUTE ON FUNCTION riskguard.decrypt_bytea(bytea, pg_catalog.regclass, te
 CREATE FUNCTION riskguard.blind_index(tbl pg_catalog.regclass, col pg_catalog.name, value text)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'rg_blind_index'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 50;
 COMMENT ON FUNCTION riskguard.blind_index(pg_catalog.regclass, pg_catalog.name, text) IS
   'blind index of value for protected column col (keyed BLAKE2b, truncated), to search its blind index column by equality';
 REVOKE ALL ON FUNCTION riskguard.blind_index(pg_catalog.regclass, pg_catalog.name, text) FROM PUBLIC;
@@ -100,7 +103,7 @@ GRANT EXECUTE ON FUNCTION riskguard.blind_index(pg_catalog.regclass, pg_catalog.
 CREATE FUNCTION riskguard.blind_index(tbl pg_catalog.regclass, col pg_catalog.name, value bytea)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'rg_blind_index'
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+LANGUAGE C STABLE STRICT PARALLEL SAFE COST 50;
 COMMENT ON FUNCTION riskguard.blind_index(pg_catalog.regclass, pg_catalog.name, bytea) IS
   'blind index of value for protected bytea column col (keyed BLAKE2b, truncated)';
 REVOKE ALL ON FUNCTION riskguard.blind_index(pg_catalog.regclass, pg_catalog.name, bytea) FROM PUBLIC;

@@ -1,7 +1,7 @@
 -- crypto: SQLSTATEs of bad input, tampered values (RG010), and who may decrypt
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(70);
+SELECT plan(72);
 
 CREATE TABLE tap_cust (id bigint PRIMARY KEY, national_id text, phone text, card bytea, note integer);
 INSERT INTO tap_cust VALUES
@@ -133,8 +133,15 @@ SET LOCAL ROLE tap_reader;
 SELECT is((SELECT phone FROM tap_cust_decrypted WHERE id = 1), '13800138000', 'a member of riskguard_reader reads plaintext');
 SELECT is((SELECT count(*)::int FROM tap_cust WHERE national_id_bidx = riskguard.blind_index('tap_cust', 'national_id', '110101199003077531')),
           1, 'a reader can search by blind index');
+-- in parallel workers too: they load their own keys, and check the role like the leader
+SET LOCAL force_parallel_mode = on;
+SELECT is((SELECT string_agg(phone, ',' ORDER BY id) FROM tap_cust_decrypted WHERE id = 1), '13800138000',
+          'a parallel worker decrypts for a reader');
 RESET ROLE;
 SET LOCAL ROLE tap_plain;
+SELECT throws_ok($$SELECT riskguard.decrypt(t.*, 'phone') FROM tap_cust t$$, '42501', NULL,
+                 'a parallel worker refuses a role without riskguard_reader');
+RESET force_parallel_mode;
 SELECT throws_ok($$SELECT phone FROM tap_cust_decrypted WHERE id = 1$$, '42501', NULL, 'a role without riskguard_reader: 42501 from the view');
 SELECT throws_ok($$SELECT riskguard.decrypt(t.*, 'phone') FROM tap_cust t$$, '42501', NULL, '... and from decrypt');
 SELECT throws_ok($$SELECT riskguard.decrypt_bytea(t.*, 'card') FROM tap_cust t$$, '42501', NULL, '... and from decrypt_bytea');
