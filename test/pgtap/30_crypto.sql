@@ -1,7 +1,7 @@
 -- crypto: SQLSTATEs of bad input, tampered values (RG010), and who may decrypt
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(72);
+SELECT plan(74);
 
 CREATE TABLE tap_cust (id bigint PRIMARY KEY, national_id text, phone text, card bytea, note integer);
 INSERT INTO tap_cust VALUES
@@ -174,6 +174,22 @@ SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'riskguard'::r
 SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'riskguard'::regnamespace AND prosecdef
              AND NOT coalesce(proconfig::text[] @> '{"search_path=pg_catalog, pg_temp"}', false)), 0,
           'every SECURITY DEFINER function pins search_path');
+
+-- composite primary keys of the other accepted types bind values too
+CREATE TABLE tap_multi (branch uuid, seq numeric, region varchar(8), card text, PRIMARY KEY (branch, seq, region));
+INSERT INTO tap_multi VALUES ('6f1c2a4e-0b9d-4f5e-9a3b-2c1d0e9f8a7b', 1.50, 'sh', '6222020200112233445'),
+                             ('6f1c2a4e-0b9d-4f5e-9a3b-2c1d0e9f8a7b', 2, 'sh', '6222020200998877665');
+SET client_min_messages = warning;
+SELECT riskguard.protect_column('tap_multi', 'card');
+RESET client_min_messages;
+SELECT results_eq($$SELECT seq::text, card FROM tap_multi_decrypted ORDER BY seq$$,
+                  $$VALUES ('1.50', '6222020200112233445'), ('2', '6222020200998877665')$$,
+                  'a uuid, numeric and varchar primary key binds and opens');
+SET LOCAL session_replication_role = replica;
+UPDATE tap_multi SET card = (SELECT card FROM tap_multi WHERE seq = 2) WHERE seq = 1.50;
+RESET session_replication_role;
+SELECT throws_ok($$SELECT card FROM tap_multi_decrypted WHERE seq = 1.5$$, 'RG010', NULL,
+                 '... and a value moved to a row differing only in one key column does not open');
 
 -- rotating and unprotecting are audited too, naming the keys
 CREATE TABLE tap_audit (id integer PRIMARY KEY, secret text);
