@@ -15,6 +15,15 @@ OBJS = \
 	src/rg_errors.o \
 	src/rootkey.o \
 	src/audit.o \
+	src/model_spec.o \
+	src/scoring_core.o \
+	src/scoring.o \
+	src/normal.o \
+	src/irls.o \
+	src/credit_stats_core.o \
+	src/credit_stats.o \
+	src/credit_stats_fit.o \
+	src/credit_stats_pricing.o \
 	src/envelope.o \
 	src/crypto_cache.o \
 	src/crypto.o

@@ -1,0 +1,581 @@
+/*
+ * credit_stats_fit.c
+ *		riskguard.fit_logistic(bad, x): logistic regression as a parallel aggregate.
+ *
+ * The transition packs each usable row as k + 1 float8 (bad as 0/1, then the features)
+ * into a buffer in the aggregate context and adds it to the moment sums X'X and X'y.
+ * A parallel worker fits its rows when it serializes its state; the combine
+ * function adds the sums and the fits and takes over the other state's rows.  The final
+ * function runs Newton-Raphson (IRLS, irls.c) over all rows, from the workers' fits when
+ * there are some.  Rows with a NULL outcome, a NULL array or a NULL element are skipped
+ * and counted.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+
+#include "irls.h"
+#include "normal.h"
+
+/*
+ * The state: rows appended by this process's transitions in a growing buffer, rows taken
+ * over from other states by combine (kept where they are, never copied), and the moment
+ * sums X'X and X'y of all of them, which give the fit its starting point without a pass.
+ */
+typedef struct FitSegment
+{
+	double	   *rows;
+	int64		n;
+} FitSegment;
+
+typedef struct FitState
+{
+	int32		k;				/* features per row; -1 until the first usable row */
+	int64		n;				/* rows in all segments */
+	int64		skipped;		/* rows with NULLs */
+	double	   *own;			/* the growing buffer: own_n rows of k + 1 doubles */
+	int64		own_n;
+	int64		own_cap;
+	FitSegment *segs;			/* rows taken over by combine */
+	int32		nsegs;
+	int32		segs_cap;
+	double	   *xtx;			/* (k + 1)^2, upper triangle used */
+	double	   *xty;			/* k + 1 */
+
+	/*
+	 * Warm start.  A parallel worker fits its own rows before sending them (a sample,
+	 * then one Newton step over all of them); the leader starts Newton from the
+	 * information-weighted mean of those fits, (sum H_i)^-1 sum H_i b_i, which is close
+	 * to the fit over all rows, so it needs fewer passes over the rows than from the
+	 * intercept-only start.
+	 */
+	double	   *warm_h;			/* sum of the parts' H_i, upper triangle */
+	double	   *warm_hb;		/* sum of H_i b_i */
+	int64		warm_n;			/* rows covered by the parts' fits */
+} FitState;
+
+#define FIT_SERIAL_HEADER (2 * sizeof(int32) + 2 * sizeof(int64))
+
+/*
+ * A part fits itself before it is sent only when it has this many rows per coefficient:
+ * a fit of a sample of about WARM_SAMPLE_ROWS rows (more when there are many
+ * coefficients), then one Newton step over all its rows.
+ */
+#define WARM_ROWS_PER_COEF 200
+#define WARM_SAMPLE_ROWS 65536
+
+static MemoryContext
+agg_context(FunctionCallInfo fcinfo, const char *what)
+{
+	MemoryContext ctx;
+
+	if (!AggCheckCallContext(fcinfo, &ctx))
+		elog(ERROR, "%s called in non-aggregate context", what);
+	return ctx;
+}
+
+static FitState *
+fit_state_new(MemoryContext ctx)
+{
+	FitState   *s = MemoryContextAllocZero(ctx, sizeof(FitState));
+
+	s->k = -1;
+	return s;
+}
+
+static void
+check_width(FitState *s, int k)
+{
+	if (s->k >= 0 && s->k != k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("every row of \"fit_logistic\" must have the same number of features"),
+				 errdetail_plural("A row has %d feature where earlier rows have %d.",
+								  "A row has %d features where earlier rows have %d.",
+								  k, k, s->k)));
+}
+
+/* fix the width on the first usable row and allocate the moment sums */
+static void
+set_width(FitState *s, MemoryContext ctx, int k)
+{
+	check_width(s, k);
+	if (s->k < 0)
+	{
+		s->k = k;
+		s->xtx = MemoryContextAllocZero(ctx, sizeof(double) * (k + 1) * (k + 1));
+		s->xty = MemoryContextAllocZero(ctx, sizeof(double) * (k + 1));
+	}
+}
+
+PG_FUNCTION_INFO_V1(rg_fit_logistic_trans);
+
+/* transition: append one row (bad, x) */
+Datum
+rg_fit_logistic_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext ctx = agg_context(fcinfo, "fit_logistic transition");
+	FitState   *s = PG_ARGISNULL(0) ? fit_state_new(ctx) : (FitState *) PG_GETARG_POINTER(0);
+	ArrayType  *x;
+	int			k;
+	double	   *vals;
+	double	   *dst;
+	int			i;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	{
+		s->skipped++;
+		PG_RETURN_POINTER(s);
+	}
+	x = PG_GETARG_ARRAYTYPE_P(2);
+	if (ARR_NDIM(x) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"x\" of \"fit_logistic\" must be a one-dimensional array"),
+				 errdetail("The array has %d dimensions.", ARR_NDIM(x))));
+	if (array_contains_nulls(x))
+	{
+		s->skipped++;
+		PG_RETURN_POINTER(s);
+	}
+	k = ARR_NDIM(x) == 0 ? 0 : ARR_DIMS(x)[0];
+	vals = (double *) ARR_DATA_PTR(x);
+	for (i = 0; i < k; i++)
+		if (!isfinite(vals[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("features of \"fit_logistic\" must be finite numbers"),
+					 errdetail("Feature %d of a row is %s.", i + 1, float8out_internal(vals[i])),
+					 errhint("Replace NaN and Infinity by NULL to skip the row, or by a value.")));
+	set_width(s, ctx, k);
+
+	if (s->own_n >= s->own_cap)
+	{
+		Size		width = (Size) (k + 1) * sizeof(double);
+
+		if (s->own_cap == 0)
+		{
+			s->own_cap = 4096;
+			s->own = MemoryContextAllocHuge(ctx, (Size) s->own_cap * width);
+		}
+		else
+		{
+			s->own_cap *= 2;
+			s->own = repalloc_huge(s->own, (Size) s->own_cap * width);
+		}
+	}
+	dst = s->own + (Size) s->own_n * (k + 1);
+	dst[0] = PG_GETARG_BOOL(1) ? 1.0 : 0.0;
+	memcpy(dst + 1, vals, sizeof(double) * k);
+	rg_irls_add_moments(s->xtx, s->xty, dst, k);
+	s->own_n++;
+	s->n++;
+	PG_RETURN_POINTER(s);
+}
+
+/* take over a run of rows (no copy) */
+static void
+add_segment(FitState *s, MemoryContext ctx, double *rows, int64 n)
+{
+	if (n == 0)
+		return;
+	if (s->nsegs >= s->segs_cap)
+	{
+		s->segs_cap = s->segs_cap == 0 ? 8 : s->segs_cap * 2;
+		if (s->segs == NULL)
+			s->segs = MemoryContextAlloc(ctx, sizeof(FitSegment) * s->segs_cap);
+		else
+			s->segs = repalloc(s->segs, sizeof(FitSegment) * s->segs_cap);
+	}
+	s->segs[s->nsegs].rows = rows;
+	s->segs[s->nsegs].n = n;
+	s->nsegs++;
+}
+
+PG_FUNCTION_INFO_V1(rg_fit_logistic_combine);
+
+/*
+ * combine: add the second state's sums and take over its rows.  Both states live in the
+ * aggregate context (transition states, or deserialized into it), so the rows are
+ * referenced, not copied.
+ */
+Datum
+rg_fit_logistic_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext ctx = agg_context(fcinfo, "fit_logistic combine");
+	FitState   *a = PG_ARGISNULL(0) ? NULL : (FitState *) PG_GETARG_POINTER(0);
+	FitState   *b = PG_ARGISNULL(1) ? NULL : (FitState *) PG_GETARG_POINTER(1);
+	int			i;
+
+	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(a);
+	}
+	if (a == NULL)
+		a = fit_state_new(ctx);
+	a->skipped += b->skipped;
+	if (b->n > 0)
+	{
+		int			p = b->k + 1;
+
+		set_width(a, ctx, b->k);
+		for (i = 0; i < p * p; i++)
+			a->xtx[i] += b->xtx[i];
+		for (i = 0; i < p; i++)
+			a->xty[i] += b->xty[i];
+		add_segment(a, ctx, b->own, b->own_n);
+		for (i = 0; i < b->nsegs; i++)
+			add_segment(a, ctx, b->segs[i].rows, b->segs[i].n);
+		a->n += b->n;
+		if (b->warm_n > 0)
+		{
+			if (a->warm_h == NULL)
+			{
+				a->warm_h = MemoryContextAllocZero(ctx, sizeof(double) * p * p);
+				a->warm_hb = MemoryContextAllocZero(ctx, sizeof(double) * p);
+			}
+			for (i = 0; i < p * p; i++)
+				a->warm_h[i] += b->warm_h[i];
+			for (i = 0; i < p; i++)
+				a->warm_hb[i] += b->warm_hb[i];
+			a->warm_n += b->warm_n;
+		}
+	}
+	PG_RETURN_POINTER(a);
+}
+
+static void
+fit_tick(void *arg)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* the state's rows as IRLS segments */
+static RgIrlsSegment *
+fit_segments(FitState *s)
+{
+	RgIrlsSegment *segs = palloc(sizeof(RgIrlsSegment) * (s->nsegs + 1));
+	int			i;
+
+	segs[0].rows = s->own;
+	segs[0].n = (size_t) s->own_n;
+	for (i = 0; i < s->nsegs; i++)
+	{
+		segs[i + 1].rows = s->segs[i].rows;
+		segs[i + 1].n = (size_t) s->segs[i].n;
+	}
+	return segs;
+}
+
+PG_FUNCTION_INFO_V1(rg_fit_logistic_serial);
+
+/*
+ * serialize: k, whether a local fit follows, n, skipped, then (when n > 0) X'X, X'y,
+ * the local fit's coefficients and information matrix when there is one, and the rows.
+ * Serialization happens in a parallel worker at the end of its share of the scan, so
+ * the local fit runs there, in parallel with the other workers.
+ */
+Datum
+rg_fit_logistic_serial(PG_FUNCTION_ARGS)
+{
+	FitState   *s = (FitState *) PG_GETARG_POINTER(0);
+	Size		p = (Size) (s->k + 1);
+	Size		width = p * sizeof(double);
+	int32		warm = 0;
+	double	   *beta = NULL;
+	double	   *work = NULL;
+	Size		data;
+	Size		len;
+	bytea	   *out;
+	char	   *d;
+	int			i;
+
+	if (s->n > 0 && s->warm_n == 0 && s->n >= (int64) (WARM_ROWS_PER_COEF * p))
+	{
+		/*
+		 * Fit an evenly spaced sample of this part's rows (every stride-th row, about
+		 * WARM_SAMPLE_ROWS of them, never fewer than WARM_ROWS_PER_COEF per
+		 * coefficient).
+		 */
+		int64		want = Max(WARM_SAMPLE_ROWS, (int64) (WARM_ROWS_PER_COEF * p));
+		int64		stride = Max(1, s->n / want);
+		int64		m = 0;
+		int64		r = 0;
+		double	   *sample = palloc_extended((Size) ((s->n + stride - 1) / stride) * width,
+											 MCXT_ALLOC_HUGE);
+		RgIrlsSegment seg;
+		double	   *se = palloc(sizeof(double) * p);
+		RgIrlsInfo	info;
+
+		for (i = -1; i < s->nsegs; i++)
+		{
+			const double *rows = i < 0 ? s->own : s->segs[i].rows;
+			int64		n = i < 0 ? s->own_n : s->segs[i].n;
+			int64		j;
+
+			for (j = 0; j < n; j++, r++)
+				if (r % stride == 0)
+					memcpy(sample + (Size) m++ * p, rows + (Size) j * p, width);
+		}
+		seg.rows = sample;
+		seg.n = (size_t) m;
+		beta = palloc(sizeof(double) * p);
+		work = palloc_extended(sizeof(double) * rg_irls_workspace(s->k), MCXT_ALLOC_HUGE);
+		rg_irls_fit(&seg, 1, s->k, NULL, NULL, NULL, beta, se, work, fit_tick, NULL, &info);
+		pfree(sample);
+
+		/*
+		 * One Newton step over all of this part's rows takes the sample's fit to within
+		 * a small fraction of a standard error of the part's own fit; the information
+		 * matrix of that pass weighs it against the other parts.
+		 */
+		warm = info.status == RG_IRLS_OK &&
+			(stride == 1 ||
+			 rg_irls_newton_step(fit_segments(s), s->nsegs + 1, s->k, beta, work,
+								 fit_tick, NULL));
+	}
+
+	data = s->n > 0 ? (p * p + p) * sizeof(double) + (Size) s->n * width : 0;
+	if (warm)
+		data += (p + p * p) * sizeof(double);
+	len = VARHDRSZ + FIT_SERIAL_HEADER + data;
+	if (len > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("\"fit_logistic\" state of %lld rows is too large to pass between parallel workers",
+						(long long) s->n),
+				 errhint("Run the fit with max_parallel_workers_per_gather = 0, or on a sample.")));
+	out = palloc(len);
+	SET_VARSIZE(out, len);
+	d = VARDATA(out);
+	memcpy(d, &s->k, sizeof(int32));
+	d += sizeof(int32);
+	memcpy(d, &warm, sizeof(int32));
+	d += sizeof(int32);
+	memcpy(d, &s->n, sizeof(int64));
+	d += sizeof(int64);
+	memcpy(d, &s->skipped, sizeof(int64));
+	d += sizeof(int64);
+	if (s->n > 0)
+	{
+		memcpy(d, s->xtx, p * p * sizeof(double));
+		d += p * p * sizeof(double);
+		memcpy(d, s->xty, width);
+		d += width;
+		if (warm)
+		{
+			memcpy(d, beta, width);
+			d += width;
+			memcpy(d, work, p * p * sizeof(double));	/* H at beta */
+			d += p * p * sizeof(double);
+		}
+		memcpy(d, s->own, (Size) s->own_n * width);
+		d += (Size) s->own_n * width;
+		for (i = 0; i < s->nsegs; i++)
+		{
+			memcpy(d, s->segs[i].rows, (Size) s->segs[i].n * width);
+			d += (Size) s->segs[i].n * width;
+		}
+	}
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(rg_fit_logistic_deserial);
+
+/* deserialize into the aggregate context, checking the lengths before trusting them */
+Datum
+rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
+{
+	MemoryContext ctx = agg_context(fcinfo, "fit_logistic deserialize");
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	Size		len = VARSIZE_ANY_EXHDR(in);
+	const char *d = VARDATA_ANY(in);
+	FitState   *s;
+	int32		k;
+	int32		warm;
+	int64		n;
+	int64		skipped;
+	Size		p;
+	Size		width;
+	Size		fixed;
+
+	if (len < FIT_SERIAL_HEADER)
+		elog(ERROR, "invalid fit_logistic state: %zu bytes", len);
+	memcpy(&k, d, sizeof(int32));
+	memcpy(&warm, d + sizeof(int32), sizeof(int32));
+	memcpy(&n, d + 2 * sizeof(int32), sizeof(int64));
+	memcpy(&skipped, d + 2 * sizeof(int32) + sizeof(int64), sizeof(int64));
+	d += FIT_SERIAL_HEADER;
+	len -= FIT_SERIAL_HEADER;
+	if (k < -1 || k > 100000 || n < 0 || skipped < 0 || (k == -1 && n > 0) ||
+		(warm != 0 && warm != 1) || (warm && n == 0))
+		elog(ERROR, "invalid fit_logistic state: %lld rows of %d features", (long long) n, k);
+	s = fit_state_new(ctx);
+	s->skipped = skipped;
+	if (n == 0)
+	{
+		if (len != 0)
+			elog(ERROR, "invalid fit_logistic state: %zu trailing bytes", len);
+		PG_RETURN_POINTER(s);
+	}
+	p = (Size) k + 1;
+	width = p * sizeof(double);
+	fixed = (p * p + p) * sizeof(double) * (warm ? 2 : 1);
+	if (len < fixed || (Size) n != (len - fixed) / width || (len - fixed) % width != 0)
+		elog(ERROR, "invalid fit_logistic state: %zu bytes for %lld rows of %d features",
+			 len, (long long) n, k);
+	set_width(s, ctx, k);
+	memcpy(s->xtx, d, p * p * sizeof(double));
+	d += p * p * sizeof(double);
+	memcpy(s->xty, d, width);
+	d += width;
+	if (warm)
+	{
+		double	   *beta = palloc(width);
+		Size		a;
+		Size		b;
+
+		memcpy(beta, d, width);
+		d += width;
+		s->warm_h = MemoryContextAlloc(ctx, p * p * sizeof(double));
+		s->warm_hb = MemoryContextAllocZero(ctx, width);
+		memcpy(s->warm_h, d, p * p * sizeof(double));
+		d += p * p * sizeof(double);
+		/* H b with H symmetric, given by its upper triangle */
+		for (a = 0; a < p; a++)
+			for (b = 0; b < p; b++)
+				s->warm_hb[a] += (a <= b ? s->warm_h[a * p + b] : s->warm_h[b * p + a]) * beta[b];
+		s->warm_n = n;
+	}
+	s->own = MemoryContextAllocHuge(ctx, (Size) n * width);
+	memcpy(s->own, d, (Size) n * width);
+	s->own_n = s->own_cap = s->n = n;
+	PG_RETURN_POINTER(s);
+}
+
+static Datum
+float8_array(const double *v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Float8GetDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, FLOAT8OID, sizeof(float8),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+PG_FUNCTION_INFO_V1(rg_fit_logistic_final);
+
+/*
+ * final: the fit as riskguard.logistic_fit (coef, std_err, z, p_value, log_likelihood,
+ * iterations, converged, n, skipped).  Without usable rows the coefficients are NULL.
+ * std_err, z and p_value are NULL when the fit did not converge.
+ */
+Datum
+rg_fit_logistic_final(PG_FUNCTION_ARGS)
+{
+	FitState   *s;
+	TupleDesc	tupdesc;
+	Datum		values[9];
+	bool		nulls[9];
+	int			p;
+	double	   *beta;
+	double	   *se;
+	double	   *work;
+	double	   *start = NULL;
+	RgIrlsInfo	info;
+	int			i;
+
+	(void) agg_context(fcinfo, "fit_logistic final");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	s = (FitState *) PG_GETARG_POINTER(0);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "fit_logistic must return a composite type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	memset(nulls, 0, sizeof(nulls));
+
+	values[7] = Int64GetDatum(s->n);
+	values[8] = Int64GetDatum(s->skipped);
+	if (s->n == 0)
+	{
+		for (i = 0; i < 5; i++)
+			nulls[i] = true;
+		values[5] = Int32GetDatum(0);
+		values[6] = BoolGetDatum(false);
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	}
+
+	p = s->k + 1;
+	beta = palloc(sizeof(double) * p);
+	se = palloc(sizeof(double) * p);
+	work = palloc_extended(sizeof(double) * rg_irls_workspace(s->k), MCXT_ALLOC_HUGE);
+	if (s->warm_n > 0)
+	{
+		/*
+		 * Parts brought their own fits (a part with few rows does not): start from their
+		 * weighted mean, which Newton then takes to the fit over all rows.
+		 */
+		start = palloc(sizeof(double) * p);
+		memcpy(start, s->warm_hb, sizeof(double) * p);
+		if (rg_irls_solve(s->warm_h, work, p, start) >= 0)
+			start = NULL;
+	}
+	rg_irls_fit(fit_segments(s), s->nsegs + 1, s->k, s->xtx, s->xty, start, beta, se, work,
+				fit_tick, NULL, &info);
+
+	if (info.status == RG_IRLS_SINGULAR)
+	{
+		if (s->n < p)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"fit_logistic\" has too few rows for its %d coefficients", p),
+					 errdetail("There are %lld usable rows; the design matrix is singular.",
+							   (long long) s->n)));
+		if (info.singular_column == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("design matrix of \"fit_logistic\" is singular at the intercept")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("design matrix of \"fit_logistic\" is singular at feature %d",
+						info.singular_column),
+				 errdetail("Feature %d is constant or a linear combination of the intercept and the features before it.",
+						   info.singular_column),
+				 errhint("Drop the feature, or combine it with the features it depends on.")));
+	}
+
+	values[0] = float8_array(beta, p);
+	if (info.have_se)
+	{
+		double	   *z = palloc(sizeof(double) * p);
+		double	   *pv = palloc(sizeof(double) * p);
+		int			j;
+
+		for (j = 0; j < p; j++)
+		{
+			z[j] = beta[j] / se[j];
+			pv[j] = 2.0 * rg_norm_sf(fabs(z[j]));
+		}
+		values[1] = float8_array(se, p);
+		values[2] = float8_array(z, p);
+		values[3] = float8_array(pv, p);
+	}
+	else
+		nulls[1] = nulls[2] = nulls[3] = true;
+	values[4] = Float8GetDatum(info.loglik);
+	values[5] = Int32GetDatum(info.iterations);
+	values[6] = BoolGetDatum(info.status == RG_IRLS_OK);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
