@@ -1,11 +1,11 @@
--- Act 3: column encryption.  The platform keeps national ID numbers and phone numbers
+-- Act 30: column encryption.  The platform keeps national ID numbers and phone numbers
 -- of its borrowers sealed: the disk and the backups hold ciphertext, the collections
 -- team (riskguard_reader) reads plaintext, support staff see masked values, and the
 -- security team rotates the key.
 \set QUIET on
 \pset footer off
 \echo
-\echo '== Act 3: sealed columns (national ID numbers, phone numbers)'
+\echo '== Act 30: sealed columns (national ID numbers, phone numbers)'
 SET client_min_messages = warning;
 CREATE TABLE borrowers (
   borrower_id bigint PRIMARY KEY,
