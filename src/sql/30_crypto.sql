@@ -35,11 +35,10 @@ SELECT pg_catalog.pg_extension_config_dump('riskguard.column_key', '');
 SELECT pg_catalog.pg_extension_config_dump('riskguard.column_key_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('riskguard.protected_column', '');
 
--- every writer's sealing trigger reads these (nothing secret); only admins change them
+-- every writer's sealing trigger reads these (nothing secret); nobody writes them but
+-- riskguard._key_change, which checks ownership and writes the audit log
 REVOKE ALL ON riskguard.column_key, riskguard.protected_column, riskguard.column_key_id_seq FROM PUBLIC;
 GRANT SELECT ON riskguard.column_key, riskguard.protected_column TO PUBLIC;
-GRANT INSERT, UPDATE, DELETE ON riskguard.column_key, riskguard.protected_column TO riskguard_admin;
-GRANT USAGE ON SEQUENCE riskguard.column_key_id_seq TO riskguard_admin;
 
 -- C functions.  Decrypting and blind indexes are PARALLEL SAFE: a parallel worker
 -- inherits the root key from the postmaster like any backend and loads its own key cache
@@ -198,25 +197,78 @@ COMMENT ON FUNCTION riskguard._protected(pg_catalog.regclass, pg_catalog.name) I
 REVOKE ALL ON FUNCTION riskguard._protected(pg_catalog.regclass, pg_catalog.name) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION riskguard._protected(pg_catalog.regclass, pg_catalog.name) TO riskguard_admin;
 
--- records a key operation in the control audit log (riskguard._audit); the actor there is
--- the session user
-CREATE FUNCTION riskguard._crypto_audit(action text, tbl pg_catalog.regclass, col pg_catalog.name,
-  payload jsonb)
-RETURNS void
+-- The only writer of the key metadata: protect, rotate or forget a column's keys, and
+-- record the operation in the control audit log (whose actor is the session user).
+-- SECURITY DEFINER, since the metadata grants no writes; it acts only for a session whose
+-- login role is a member of the table's owner, so calling it directly gains nothing over
+-- the public functions.
+CREATE FUNCTION riskguard._key_change(action text, tbl pg_catalog.regclass, col pg_catalog.name,
+  blind_index_column pg_catalog.name DEFAULT NULL, blind_index_bits integer DEFAULT NULL)
+RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_variable
+DECLARE
+  owner pg_catalog.oid;
+  nsp pg_catalog.name;
+  rel pg_catalog.name;
+  target text;
+  key_id integer;
+  old_id integer;
 BEGIN
-  IF action OPERATOR(pg_catalog.<>) ALL (ARRAY['protect_column', 'rotate_column_key', 'unprotect_column']) THEN
+  SELECT c.relowner, n.nspname, c.relname INTO owner, nsp, rel
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+   WHERE c.oid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'table with OID % does not exist', tbl::pg_catalog.oid USING ERRCODE = '42P01';
+  END IF;
+  IF NOT pg_catalog.pg_has_role(pg_catalog.session_user(), owner, 'MEMBER') THEN
+    RAISE EXCEPTION 'must be owner of table "%.%" to change the keys of its columns', nsp, rel
+      USING ERRCODE = '42501';
+  END IF;
+  target := pg_catalog.format('%I.%I.%I', nsp, rel, col);
+  IF action OPERATOR(pg_catalog.=) 'protect_column' THEN
+    INSERT INTO riskguard.column_key ("table", "column", status)
+    VALUES (tbl, col, 'active') RETURNING id INTO key_id;
+    INSERT INTO riskguard.protected_column ("table", "column", blind_index_column, blind_index_bits,
+                                            blind_index_key_id, schema_name, table_name)
+    VALUES (tbl, col, blind_index_column,
+            CASE WHEN blind_index_column IS NOT NULL THEN blind_index_bits END,
+            CASE WHEN blind_index_column IS NOT NULL THEN key_id END, nsp, rel);
+    PERFORM riskguard._audit(action, target,
+      pg_catalog.jsonb_build_object('key_id', key_id, 'blind_index_column', blind_index_column,
+        'blind_index_bits', CASE WHEN blind_index_column IS NOT NULL THEN blind_index_bits END));
+  ELSIF action OPERATOR(pg_catalog.=) 'rotate_column_key' THEN
+    UPDATE riskguard.column_key k SET status = 'retired'
+     WHERE k."table" OPERATOR(pg_catalog.=) tbl AND k."column" OPERATOR(pg_catalog.=) col
+       AND k.status OPERATOR(pg_catalog.=) 'active'
+    RETURNING k.id INTO old_id;
+    IF old_id IS NULL THEN
+      RAISE EXCEPTION 'column "%" of table "%.%" is not protected', col, nsp, rel USING ERRCODE = '22023';
+    END IF;
+    INSERT INTO riskguard.column_key ("table", "column", status)
+    VALUES (tbl, col, 'active') RETURNING id INTO key_id;
+    PERFORM riskguard._audit(action, target,
+      pg_catalog.jsonb_build_object('key_id', key_id, 'previous_key_id', old_id));
+  ELSIF action OPERATOR(pg_catalog.=) 'unprotect_column' THEN
+    DELETE FROM riskguard.protected_column c
+     WHERE c."table" OPERATOR(pg_catalog.=) tbl AND c."column" OPERATOR(pg_catalog.=) col;
+    DELETE FROM riskguard.column_key k
+     WHERE k."table" OPERATOR(pg_catalog.=) tbl AND k."column" OPERATOR(pg_catalog.=) col;
+    PERFORM riskguard._audit(action, target, '{}'::jsonb);
+  ELSE
     RAISE EXCEPTION 'unrecognized key operation: "%"', action USING ERRCODE = '22023';
   END IF;
-  PERFORM riskguard._audit(action, pg_catalog.format('%s.%I', tbl, col), payload);
+  PERFORM riskguard._invalidate_keys(tbl);
+  RETURN key_id;
 END
 $$;
-COMMENT ON FUNCTION riskguard._crypto_audit(text, pg_catalog.regclass, pg_catalog.name, jsonb) IS
-  'records a key operation (protect_column, rotate_column_key, unprotect_column) in the control audit log';
-REVOKE ALL ON FUNCTION riskguard._crypto_audit(text, pg_catalog.regclass, pg_catalog.name, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION riskguard._crypto_audit(text, pg_catalog.regclass, pg_catalog.name, jsonb) TO riskguard_admin;
+COMMENT ON FUNCTION riskguard._key_change(text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, integer) IS
+  'the only writer of column_key and protected_column: protect_column, rotate_column_key or unprotect_column for the table''s owner, audited';
+REVOKE ALL ON FUNCTION riskguard._key_change(text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION riskguard._key_change(text, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, integer) TO riskguard_admin;
 
 -- Resealing works page range by page range over every non-null value of col that is not
 -- yet sealed under the column's active key: plaintexts get sealed, older keys' values
@@ -511,14 +563,7 @@ BEGIN
     END IF;
   END IF;
 
-  INSERT INTO riskguard.column_key ("table", "column", status)
-  VALUES (tbl, col, 'active') RETURNING id INTO key_id;
-  INSERT INTO riskguard.protected_column ("table", "column", blind_index_column, blind_index_bits,
-                                          blind_index_key_id, schema_name, table_name)
-  VALUES (tbl, col, blind_index_column,
-          CASE WHEN blind_index_column IS NOT NULL THEN blind_index_bits END,
-          CASE WHEN blind_index_column IS NOT NULL THEN key_id END, nsp, rel);
-  PERFORM riskguard._invalidate_keys(tbl);
+  key_id := riskguard._key_change('protect_column', tbl, col, blind_index_column, blind_index_bits);
 
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
                   WHERE g.tgrelid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid
@@ -530,9 +575,6 @@ BEGIN
 
   PERFORM riskguard._reseal(tbl, col, 10000, 'sealed');
   PERFORM riskguard._regenerate_view(tbl);
-  PERFORM riskguard._crypto_audit('protect_column', tbl, col,
-    pg_catalog.jsonb_build_object('key_id', key_id, 'blind_index_column', blind_index_column,
-                                  'blind_index_bits', CASE WHEN blind_index_column IS NOT NULL THEN blind_index_bits END));
 END
 $$;
 COMMENT ON FUNCTION riskguard.protect_column(pg_catalog.regclass, pg_catalog.name, pg_catalog.name, integer) IS
@@ -547,20 +589,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   p record;
-  old_id integer;
   new_id integer;
 BEGIN
   PERFORM riskguard._require_root_key();
   SELECT * INTO p FROM riskguard._protected(tbl, col);
-  UPDATE riskguard.column_key k SET status = 'retired'
-   WHERE k."table" OPERATOR(pg_catalog.=) tbl AND k."column" OPERATOR(pg_catalog.=) col
-     AND k.status OPERATOR(pg_catalog.=) 'active'
-  RETURNING k.id INTO old_id;
-  INSERT INTO riskguard.column_key ("table", "column", status)
-  VALUES (tbl, col, 'active') RETURNING id INTO new_id;
-  PERFORM riskguard._invalidate_keys(tbl);
-  PERFORM riskguard._crypto_audit('rotate_column_key', tbl, col,
-    pg_catalog.jsonb_build_object('key_id', new_id, 'previous_key_id', old_id));
+  new_id := riskguard._key_change('rotate_column_key', tbl, col);
   RETURN new_id;
 END
 $$;
@@ -649,11 +682,7 @@ BEGIN
     p.nspname, p.relname, col, CASE WHEN p.typ OPERATOR(pg_catalog.=) 'bytea' THEN 'decrypt_bytea' ELSE 'decrypt' END,
     col, CASE WHEN pc.blind_index_column IS NOT NULL
               THEN pg_catalog.format(', %I = NULL', pc.blind_index_column) ELSE '' END, col);
-  DELETE FROM riskguard.protected_column c
-   WHERE c."table" OPERATOR(pg_catalog.=) tbl AND c."column" OPERATOR(pg_catalog.=) col;
-  DELETE FROM riskguard.column_key k
-   WHERE k."table" OPERATOR(pg_catalog.=) tbl AND k."column" OPERATOR(pg_catalog.=) col;
-  PERFORM riskguard._invalidate_keys(tbl);
+  PERFORM riskguard._key_change('unprotect_column', tbl, col);
   SELECT pg_catalog.count(*) INTO remaining FROM riskguard.protected_column c
    WHERE c."table" OPERATOR(pg_catalog.=) tbl;
   IF remaining OPERATOR(pg_catalog.>) 0 THEN
@@ -664,7 +693,6 @@ BEGIN
   ELSE
     EXECUTE pg_catalog.format('DROP VIEW IF EXISTS %I.%I', p.nspname, p.relname OPERATOR(pg_catalog.||) '_decrypted');
   END IF;
-  PERFORM riskguard._crypto_audit('unprotect_column', tbl, col, '{}'::jsonb);
 END
 $$;
 COMMENT ON FUNCTION riskguard.unprotect_column(pg_catalog.regclass, pg_catalog.name) IS

@@ -1,7 +1,7 @@
 -- crypto: SQLSTATEs of bad input, tampered values (RG010), and who may decrypt
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(74);
+SELECT plan(76);
 
 CREATE TABLE tap_cust (id bigint PRIMARY KEY, national_id text, phone text, card bytea, note integer);
 INSERT INTO tap_cust VALUES
@@ -203,8 +203,16 @@ SELECT is((SELECT payload->>'key_id' FROM riskguard.audit_log WHERE action = 'ro
 SELECT riskguard.unprotect_column('tap_audit', 'secret');
 SELECT is((SELECT target FROM riskguard.audit_log WHERE action = 'unprotect_column'),
           'public.tap_audit.secret', 'unprotecting is audited');
-SELECT throws_ok($$SELECT riskguard._crypto_audit('drop_everything', 'tap_audit', 'secret', '{}')$$, '22023', NULL,
-                 'only key operations can be audited this way');
+SELECT throws_ok($$SELECT riskguard._key_change('drop_everything', 'tap_audit', 'secret')$$, '22023', NULL,
+                 'only the three key operations exist');
+-- the metadata changes only through the functions, and only for the table's owner
+CREATE ROLE tap_admin2 LOGIN IN ROLE riskguard_admin;
+SET LOCAL SESSION AUTHORIZATION tap_admin2;
+SELECT throws_ok($$INSERT INTO riskguard.column_key ("table", "column") VALUES ('tap_audit', 'secret')$$, '42501', NULL,
+                 'an admin cannot write key metadata directly');
+SELECT throws_ok($$SELECT riskguard._key_change('rotate_column_key', 'tap_cust', 'phone')$$, '42501', NULL,
+                 '... nor change the keys of a table it does not own');
+RESET SESSION AUTHORIZATION;
 
 SELECT * FROM finish();
 ROLLBACK;
