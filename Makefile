@@ -15,6 +15,7 @@ OBJS = \
 	src/rg_errors.o \
 	src/rootkey.o \
 	src/audit.o \
+	src/limit_rules.o \
 	src/model_spec.o \
 	src/scoring_core.o \
 	src/scoring.o \
@@ -24,6 +25,12 @@ OBJS = \
 	src/credit_stats.o \
 	src/credit_stats_fit.o \
 	src/credit_stats_pricing.o \
+	src/ledger_hash.o \
+	src/ledger_cache.o \
+	src/ledger_heap.o \
+	src/ledger_trigger.o \
+	src/ledger_guard.o \
+	src/ledger_verify.o \
 	src/envelope.o \
 	src/crypto_cache.o \
 	src/crypto.o

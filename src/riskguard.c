@@ -20,6 +20,7 @@
 #include "utils/rel.h"
 
 #include "riskguard.h"
+#include "limit_rules.h"
 #include "rootkey.h"
 
 PG_MODULE_MAGIC;
@@ -30,6 +31,7 @@ void
 _PG_init(void)
 {
 	rg_rootkey_init();
+	rg_limits_init();
 
 	MarkGUCPrefixReserved("riskguard");
 }

@@ -6,11 +6,12 @@
 -- Which tables are changed this way.  Each capability registers its own.
 CREATE TABLE riskguard.change_target (
   target    text PRIMARY KEY,
-  tbl       regclass NOT NULL UNIQUE,
-  validator regprocedure
+  tbl         regclass NOT NULL UNIQUE,
+  validator   regprocedure,
+  after_apply regprocedure
 );
 COMMENT ON TABLE riskguard.change_target IS
-  'control tables changed only through propose_change/approve_change; validator(action text, payload jsonb) may refuse a proposal';
+  'control tables changed only through propose_change/approve_change; validator(action text, payload jsonb) may refuse a proposal, after_apply(action text, applied jsonb) runs once an approved change applied';
 REVOKE ALL ON riskguard.change_target FROM PUBLIC;
 GRANT SELECT ON riskguard.change_target TO riskguard_admin, riskguard_approver;
 
@@ -221,6 +222,7 @@ DECLARE
   c       riskguard.change_request;
   tbl     regclass;
   applied jsonb;
+  hook    regprocedure;
 BEGIN
   c := riskguard._decidable_change(id, 'approve');
   IF c.proposed_by OPERATOR(pg_catalog.=) session_user THEN
@@ -229,6 +231,10 @@ BEGIN
   END IF;
   tbl := riskguard._check_change(c.target, c.action, c.payload);
   applied := riskguard._apply_change(tbl, c.action, c.payload);
+  SELECT t.after_apply INTO hook FROM riskguard.change_target t WHERE t.target OPERATOR(pg_catalog.=) c.target;
+  IF hook IS NOT NULL THEN
+    EXECUTE pg_catalog.format('SELECT %s($1, $2)', hook::oid::regproc) USING c.action, applied;
+  END IF;
   UPDATE riskguard.change_request r
      SET status = 'approved', decided_by = session_user, decided_at = pg_catalog.now(), result = applied
    WHERE r.id OPERATOR(pg_catalog.=) c.id;

@@ -16,7 +16,7 @@ CREATE TABLE riskguard.mc_rule (
   threshold bigint NOT NULL CHECK (threshold >= 0)
 );
 GRANT SELECT ON riskguard.mc_rule TO riskguard_admin, riskguard_approver;
-INSERT INTO riskguard.change_target VALUES ('mc_rule', 'riskguard.mc_rule', NULL);
+INSERT INTO riskguard.change_target VALUES ('mc_rule', 'riskguard.mc_rule', NULL, NULL);
 
 SET SESSION AUTHORIZATION mc_alice;
 SELECT is(riskguard.propose_change('mc_rule', 'insert', '{"id": 1, "name": "daily_cap", "threshold": 5000000}', 'new cap'),
