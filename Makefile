@@ -30,7 +30,10 @@ OBJS = \
 	src/ledger_heap.o \
 	src/ledger_trigger.o \
 	src/ledger_guard.o \
-	src/ledger_verify.o
+	src/ledger_verify.o \
+	src/envelope.o \
+	src/crypto_cache.o \
+	src/crypto.o
 
 DATA_built = riskguard--$(EXTVERSION).sql
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))

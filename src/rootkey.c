@@ -312,6 +312,18 @@ rg_root_key(void)
 	return root_key;
 }
 
+void
+rg_root_key_check_value(char hex[RG_KEY_CHECK_HEX])
+{
+	static const char label[] = "riskguard key check value v1";
+	const unsigned char *key = rg_root_key();
+	unsigned char out[(RG_KEY_CHECK_HEX - 1) / 2];
+
+	crypto_generichash(out, sizeof(out), (const unsigned char *) label, sizeof(label) - 1,
+					   key, RG_ROOT_KEY_BYTES);
+	sodium_bin2hex(hex, RG_KEY_CHECK_HEX, out, sizeof(out));
+}
+
 PG_FUNCTION_INFO_V1(rg_key_check_value);
 
 /*
@@ -322,13 +334,8 @@ PG_FUNCTION_INFO_V1(rg_key_check_value);
 Datum
 rg_key_check_value(PG_FUNCTION_ARGS)
 {
-	static const char label[] = "riskguard key check value v1";
-	const unsigned char *key = rg_root_key();
-	unsigned char out[8];
-	char		hex[2 * sizeof(out) + 1];
+	char		hex[RG_KEY_CHECK_HEX];
 
-	crypto_generichash(out, sizeof(out), (const unsigned char *) label, sizeof(label) - 1,
-					   key, RG_ROOT_KEY_BYTES);
-	sodium_bin2hex(hex, sizeof(hex), out, sizeof(out));
+	rg_root_key_check_value(hex);
 	PG_RETURN_TEXT_P(cstring_to_text(hex));
 }

@@ -20,6 +20,10 @@ extern void rg_rootkey_init(void);
  */
 extern const unsigned char *rg_root_key(void);
 
+/* The key check value as 16 hex digits and a NUL (RG011 when no key is loaded). */
+#define RG_KEY_CHECK_HEX 17
+extern void rg_root_key_check_value(char hex[RG_KEY_CHECK_HEX]);
+
 /* true when a key is loaded */
 extern bool rg_root_key_available(void);
 

@@ -1,0 +1,253 @@
+/*
+ * envelope.c
+ *		Key derivation, envelope sealing and opening, and blind indexes (see envelope.h).
+ *		No postgres.h here: these are pure functions of their arguments.
+ */
+#include <pthread.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "envelope.h"
+
+int
+rg_env_derive_column_key(unsigned char out[RG_ENV_KEY_BYTES],
+						 const unsigned char root[RG_ENV_KEY_BYTES], uint32_t key_id)
+{
+	return crypto_kdf_derive_from_key(out, RG_ENV_KEY_BYTES, (uint64_t) key_id,
+									  RG_KDF_COLUMN_CONTEXT, root);
+}
+
+int
+rg_env_derive_blind_key(unsigned char out[RG_ENV_KEY_BYTES],
+						const unsigned char root[RG_ENV_KEY_BYTES], uint32_t key_id)
+{
+	return crypto_kdf_derive_from_key(out, RG_ENV_KEY_BYTES, (uint64_t) key_id,
+									  RG_KDF_BLIND_CONTEXT, root);
+}
+
+void
+rg_env_put_u32(unsigned char *buf, size_t *pos, uint32_t v)
+{
+	buf[*pos] = (unsigned char) (v >> 24);
+	buf[*pos + 1] = (unsigned char) (v >> 16);
+	buf[*pos + 2] = (unsigned char) (v >> 8);
+	buf[*pos + 3] = (unsigned char) v;
+	*pos += 4;
+}
+
+uint32_t
+rg_env_get_u32(const unsigned char *p)
+{
+	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
+		((uint32_t) p[2] << 8) | (uint32_t) p[3];
+}
+
+void
+rg_env_put_field(unsigned char *buf, size_t *pos, const char *data, size_t len)
+{
+	rg_env_put_u32(buf, pos, (uint32_t) len);
+	if (len > 0)
+		memcpy(buf + *pos, data, len);
+	*pos += len;
+}
+
+void
+rg_env_ad_header(unsigned char ad[5], uint32_t key_id)
+{
+	size_t		pos = 1;
+
+	ad[0] = RG_ENV_VERSION;
+	rg_env_put_u32(ad, &pos, key_id);
+}
+
+RgEnvStatus
+rg_env_parse(const unsigned char *env, size_t len, uint32_t *key_id)
+{
+	if (len < RG_ENV_OVERHEAD)
+		return RG_ENV_TOO_SHORT;
+	if (env[0] != RG_ENV_VERSION)
+		return RG_ENV_BAD_VERSION;
+	*key_id = rg_env_get_u32(env + 1);
+	return RG_ENV_OK;
+}
+
+/*
+ * Nonces: 24 random bytes each, drawn from the operating system's generator in blocks
+ * of NONCE_BLOCK nonces, so that sealing a row costs no system call.  A fork handler
+ * empties the block in the child, so a forked process never reuses its parent's.
+ */
+#define NONCE_BLOCK 170
+static unsigned char nonce_block[NONCE_BLOCK * RG_ENV_NONCE_BYTES];
+static int	nonce_next = NONCE_BLOCK;
+static int	nonce_atfork = 0;
+
+static void
+nonce_forget(void)
+{
+	sodium_memzero(nonce_block, sizeof(nonce_block));
+	nonce_next = NONCE_BLOCK;
+}
+
+void
+rg_env_nonce(unsigned char out[RG_ENV_NONCE_BYTES])
+{
+	if (!nonce_atfork)
+	{
+		pthread_atfork(NULL, NULL, nonce_forget);
+		nonce_atfork = 1;
+	}
+	if (nonce_next >= NONCE_BLOCK)
+	{
+		randombytes_buf(nonce_block, sizeof(nonce_block));
+		nonce_next = 0;
+	}
+	memcpy(out, nonce_block + (size_t) nonce_next * RG_ENV_NONCE_BYTES, RG_ENV_NONCE_BYTES);
+	/* a nonce handed out is never handed out again */
+	sodium_memzero(nonce_block + (size_t) nonce_next * RG_ENV_NONCE_BYTES, RG_ENV_NONCE_BYTES);
+	nonce_next++;
+}
+
+void
+rg_env_seal(unsigned char *out, const unsigned char *pt, size_t ptlen,
+			const unsigned char *ad, size_t adlen, uint32_t key_id,
+			const unsigned char key[RG_ENV_KEY_BYTES])
+{
+	unsigned long long clen;
+	size_t		pos = 1;
+
+	out[0] = RG_ENV_VERSION;
+	rg_env_put_u32(out, &pos, key_id);
+	rg_env_nonce(out + 5);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + RG_ENV_HEADER_BYTES, &clen,
+											   pt, ptlen, ad, adlen, NULL,
+											   out + 5, key);
+}
+
+RgEnvStatus
+rg_env_open(unsigned char *pt, const unsigned char *env, size_t len,
+			const unsigned char *ad, size_t adlen,
+			const unsigned char key[RG_ENV_KEY_BYTES])
+{
+	unsigned long long ptlen;
+	uint32_t	key_id;
+	RgEnvStatus st = rg_env_parse(env, len, &key_id);
+
+	if (st != RG_ENV_OK)
+		return st;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &ptlen, NULL,
+												   env + RG_ENV_HEADER_BYTES,
+												   len - RG_ENV_HEADER_BYTES,
+												   ad, adlen, env + 5, key) != 0)
+	{
+		sodium_memzero(pt, len - RG_ENV_OVERHEAD);
+		return RG_ENV_AUTH_FAILED;
+	}
+	return RG_ENV_OK;
+}
+
+size_t
+rg_env_blind_index_bytes(int bits)
+{
+	return (size_t) ((bits + 7) / 8);
+}
+
+void
+rg_env_blind_index(unsigned char *out, int bits, const unsigned char *value, size_t len,
+				   const unsigned char key[RG_ENV_KEY_BYTES])
+{
+	unsigned char full[crypto_generichash_BYTES];
+	size_t		n = rg_env_blind_index_bytes(bits);
+
+	crypto_generichash(full, sizeof(full), value, len, key, RG_ENV_KEY_BYTES);
+	memcpy(out, full, n);
+	if (bits % 8 != 0)
+		out[n - 1] &= (unsigned char) (0xFF << (8 - bits % 8));
+	sodium_memzero(full, sizeof(full));
+}
+
+void
+rg_env_to_base64(char *out, const unsigned char *bin, size_t len)
+{
+	sodium_bin2base64(out, RG_B64_LEN(len) + 1, bin, len, sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* base64 alphabet values; 64 marks '=', 255 anything else */
+static const unsigned char b64_value[256] = {
+	['A'] = 0, ['B'] = 1, ['C'] = 2, ['D'] = 3, ['E'] = 4, ['F'] = 5, ['G'] = 6, ['H'] = 7,
+	['I'] = 8, ['J'] = 9, ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13, ['O'] = 14,
+	['P'] = 15, ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21,
+	['W'] = 22, ['X'] = 23, ['Y'] = 24, ['Z'] = 25,
+	['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31, ['g'] = 32,
+	['h'] = 33, ['i'] = 34, ['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39,
+	['o'] = 40, ['p'] = 41, ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46,
+	['v'] = 47, ['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51,
+	['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55, ['4'] = 56, ['5'] = 57, ['6'] = 58,
+	['7'] = 59, ['8'] = 60, ['9'] = 61, ['+'] = 62, ['/'] = 63, ['='] = 64,
+};
+
+/* the table above leaves unlisted entries 0, which is 'A': mark them invalid once */
+static unsigned char b64_table[256];
+static int	b64_ready = 0;
+
+static void
+b64_init(void)
+{
+	for (int i = 0; i < 256; i++)
+		b64_table[i] = 255;
+	for (int i = 0; i < 256; i++)
+		if (b64_value[i] != 0 || i == 'A')
+			b64_table[i] = b64_value[i];
+	b64_ready = 1;
+}
+
+int
+rg_env_from_base64(unsigned char *out, size_t cap, size_t *outlen,
+				   const char *b64, size_t b64len)
+{
+	const unsigned char *in = (const unsigned char *) b64;
+	size_t		pad = 0;
+	size_t		n;
+	size_t		o = 0;
+
+	if (!b64_ready)
+		b64_init();
+	if (b64len % 4 != 0)
+		return 0;
+	if (b64len >= 1 && in[b64len - 1] == '=')
+		pad++;
+	if (b64len >= 2 && in[b64len - 2] == '=')
+		pad++;
+	n = b64len / 4 * 3 - pad;
+	if (n > cap)
+		return 0;
+	for (size_t i = 0; i < b64len; i += 4)
+	{
+		unsigned char a = b64_table[in[i]];
+		unsigned char b = b64_table[in[i + 1]];
+		unsigned char c = b64_table[in[i + 2]];
+		unsigned char d = b64_table[in[i + 3]];
+		int			last = (i + 4 == b64len);
+
+		if ((a | b) >= 64)
+			return 0;
+		if (c >= 64 || d >= 64)
+		{
+			/* padding only at the very end, and "x=" never followed by a digit */
+			if (!last || c == 255 || d == 255 || (c == 64 && d != 64))
+				return 0;
+		}
+		out[o++] = (unsigned char) ((a << 2) | (b >> 4));
+		if (c != 64)
+		{
+			out[o++] = (unsigned char) ((b << 4) | (c >> 2));
+			if (d != 64)
+				out[o++] = (unsigned char) ((c << 6) | d);
+			else if ((c & 3) != 0)
+				return 0;		/* non-canonical: leftover bits */
+		}
+		else if ((b & 15) != 0)
+			return 0;			/* non-canonical: leftover bits */
+	}
+	*outlen = o;
+	return 1;
+}
