@@ -26,7 +26,7 @@ BEGIN
   ELSIF k = 2 THEN
     IF a = b THEN RETURN; END IF;
     h := riskguard.hold_transfer(wa, wb, amt, 'invest');
-    IF amt % 3 = 0 THEN
+    IF amt % 3 = 0 OR amt < 3 THEN  -- a partial post of amt - amt % 3 needs amt >= 3
       PERFORM riskguard.void_pending(h);
     ELSE
       PERFORM riskguard.post_pending(h, amt - amt % 3);
