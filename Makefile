@@ -13,7 +13,10 @@ MODULE_big = riskguard
 OBJS = \
 	src/riskguard.o \
 	src/rg_errors.o \
-	src/rootkey.o
+	src/rootkey.o \
+	src/market_core.o \
+	src/market.o \
+	src/market_backtest.o
 
 DATA_built = riskguard--$(EXTVERSION).sql
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
