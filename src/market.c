@@ -49,7 +49,7 @@ market_check_unit(double v, const char *what, const char *fname)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s %s is out of range for \"%s\"", what, float8out_internal(v), fname),
-				 errdetail("The %s must lie strictly between 0 and 1.", what)));
+				 errdetail("It must lie strictly between 0 and 1.")));
 }
 
 void
@@ -728,8 +728,7 @@ portfolio_args(FunctionCallInfo fcinfo, const char *fname, double **w, double **
 				 errmsg("covariance of \"%s\" must be a square matrix", fname),
 				 ARR_NDIM(carr) == 2 ?
 				 errdetail("The array is %d x %d.", ARR_DIMS(carr)[0], ARR_DIMS(carr)[1]) :
-				 errdetail("The array has %d dimensions; an n x n array such as '{{0.04,0.01},{0.01,0.09}}' is needed.",
-						   ARR_NDIM(carr))));
+				 errdetail("The array is not two-dimensional; an n x n array such as '{{0.04,0.01},{0.01,0.09}}' is needed.")));
 	if (ARR_DIMS(carr)[0] != n)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
