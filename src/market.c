@@ -107,10 +107,11 @@ typedef struct HistState
 	int64		n;				/* values held */
 	int64		cap;			/* values the buffer has room for */
 	double		confidence;
+	bool		transient;		/* made by the deserial function, used once */
 	double	   *values;			/* allocated in the aggregate context */
 } HistState;
 
-#define HIST_INITIAL_CAP 1024
+#define HIST_INITIAL_CAP 8
 #define HIST_SERIAL_HEADER (sizeof(int64) + sizeof(double))
 
 static HistState *
@@ -121,8 +122,16 @@ hist_new(MemoryContext ctx, double confidence, int64 cap)
 	st->n = 0;
 	st->cap = Max(cap, HIST_INITIAL_CAP);
 	st->confidence = confidence;
+	st->transient = false;
 	st->values = MemoryContextAllocHuge(ctx, st->cap * sizeof(double));
 	return st;
+}
+
+static void
+hist_free(HistState *st)
+{
+	pfree(st->values);
+	pfree(st);
 }
 
 /*
@@ -183,7 +192,11 @@ rg_market_hist_trans(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(rg_market_hist_combine);
 
-/* combine: append the second state's values to the first, in the aggregate context */
+/*
+ * combine: append the second state's values to the first, in the aggregate context.
+ * A state that the deserial function made is consumed: adopted when the first state is
+ * empty and it already lives in this aggregate context, else freed once copied.
+ */
 Datum
 rg_market_hist_combine(PG_FUNCTION_ARGS)
 {
@@ -201,9 +214,17 @@ rg_market_hist_combine(PG_FUNCTION_ARGS)
 	}
 	if (a == NULL)
 	{
+		if (b->transient && GetMemoryChunkContext(b) == aggctx &&
+			GetMemoryChunkContext(b->values) == aggctx)
+		{
+			b->transient = false;
+			PG_RETURN_POINTER(b);
+		}
 		a = hist_new(aggctx, b->confidence, b->n);
 		memcpy(a->values, b->values, b->n * sizeof(double));
 		a->n = b->n;
+		if (b->transient)
+			hist_free(b);
 		PG_RETURN_POINTER(a);
 	}
 	if (a->confidence != b->confidence)
@@ -217,6 +238,8 @@ rg_market_hist_combine(PG_FUNCTION_ARGS)
 	hist_reserve(a, a->n + b->n);
 	memcpy(a->values + a->n, b->values, b->n * sizeof(double));
 	a->n += b->n;
+	if (b->transient)
+		hist_free(b);
 	PG_RETURN_POINTER(a);
 }
 
@@ -251,10 +274,14 @@ rg_market_hist_serial(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(rg_market_hist_deserial);
 
-/* deserial: check the length against the count before trusting the bytes */
+/*
+ * deserial: check the length against the count before trusting the bytes.  The state
+ * goes straight into the aggregate context, for the combine function to adopt.
+ */
 Datum
 rg_market_hist_deserial(PG_FUNCTION_ARGS)
 {
+	MemoryContext aggctx;
 	bytea	   *in;
 	Size		len;
 	const char *p;
@@ -262,7 +289,7 @@ rg_market_hist_deserial(PG_FUNCTION_ARGS)
 	double		conf;
 	HistState  *st;
 
-	if (!AggCheckCallContext(fcinfo, NULL))
+	if (!AggCheckCallContext(fcinfo, &aggctx))
 		not_aggregate("rg_market_hist_deserial");
 	in = PG_GETARG_BYTEA_PP(0);
 	len = VARSIZE_ANY_EXHDR(in);
@@ -279,9 +306,10 @@ rg_market_hist_deserial(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid historical quantile state: %zu bytes for " INT64_FORMAT " values",
 						len, n)));
-	st = hist_new(CurrentMemoryContext, conf, n);
+	st = hist_new(aggctx, conf, n);
 	memcpy(st->values, p + HIST_SERIAL_HEADER, n * sizeof(double));
 	st->n = n;
+	st->transient = true;
 	PG_RETURN_POINTER(st);
 }
 

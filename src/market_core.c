@@ -270,6 +270,81 @@ mc_select(double *v, int64_t n, int64_t k)
 	}
 }
 
+/* Neumaier-compensated running sum */
+typedef struct KahanSum
+{
+	double		sum;
+	double		comp;
+} KahanSum;
+
+static inline void
+kahan_add(KahanSum *k, double x)
+{
+	double		t = k->sum + x;
+
+	if (fabs(k->sum) >= fabs(x))
+		k->comp += (k->sum - t) + x;
+	else
+		k->comp += (x - t) + k->sum;
+	k->sum = t;
+}
+
+#define NARROW_MIN_N 65536
+#define NARROW_SAMPLE 4096
+
+/*
+ * Narrow the search for order statistics k0 and k0 + extra (extra is 0 or 1) with a
+ * sample: bounds lo_b <= hi_b taken from a sorted strided sample around rank k0 / n
+ * should bracket them.  One pass moves the values in [lo_b, hi_b] to the front of v
+ * (all values stay in v), counts the values below lo_b and, when sum is not NULL, adds
+ * them up.  Returns the size of the front part, or -1 when the bounds missed (v is then
+ * still a permutation of the input, for the caller to select in full).  Most values fall
+ * outside the bounds, so the pass is one well-predicted sweep of memory.
+ */
+static int64_t
+narrow(double *v, int64_t n, int64_t k0, int extra, int64_t *below, KahanSum *sum)
+{
+	double		sample[NARROW_SAMPLE];
+	int64_t		stride = n / NARROW_SAMPLE;
+	double		frac = (double) k0 / (double) n;
+	double		margin = 4.0 * sqrt(NARROW_SAMPLE * frac * (1.0 - frac)) + 8.0;
+	double		rank = frac * NARROW_SAMPLE;
+	int64_t		rl = (int64_t) floor(rank - margin);
+	int64_t		ru = (int64_t) ceil(rank + margin) + 1;
+	double		lo_b,
+				hi_b;
+	int64_t		i,
+				m = 0,
+				cnt = 0;
+
+	for (i = 0; i < NARROW_SAMPLE; i++)
+		sample[i] = v[i * stride];
+	qsort(sample, NARROW_SAMPLE, sizeof(double), cmp_double);
+	lo_b = rl <= 0 ? -INFINITY : sample[rl];
+	hi_b = ru >= NARROW_SAMPLE ? INFINITY : sample[ru];
+
+	for (i = 0; i < n; i++)
+	{
+		double		x = v[i];
+
+		if (x < lo_b)
+		{
+			cnt++;
+			if (sum != NULL)
+				kahan_add(sum, x);
+		}
+		else if (x <= hi_b)
+		{
+			v[i] = v[m];
+			v[m++] = x;
+		}
+	}
+	*below = cnt;
+	if (cnt <= k0 && k0 + extra < cnt + m)
+		return m;
+	return -1;
+}
+
 double
 mc_quantile7(double *v, int64_t n, double p, double *es)
 {
@@ -277,51 +352,57 @@ mc_quantile7(double *v, int64_t n, double p, double *es)
 	int64_t		lo = (int64_t) floor(h);
 	double		frac,
 				q;
+	int64_t		below = 0,
+				m = -1,
+				i;
+	int			extra;
+	KahanSum	sum = {0.0, 0.0};
+	double	   *w;
 
 	if (lo > n - 1)
 		lo = n - 1;
 	if (lo < 0)
 		lo = 0;
 	frac = h - (double) lo;
+	extra = (lo + 1 < n && frac > 0.0) ? 1 : 0;
 
-	mc_select(v, n, lo);
-	q = v[lo];
-	if (lo + 1 < n && frac > 0.0)
+	/* w[0..m-1] holds order statistics below..below+m-1; the rest lies outside */
+	if (n >= NARROW_MIN_N)
+		m = narrow(v, n, lo, extra, &below, es != NULL ? &sum : NULL);
+	if (m < 0)
 	{
-		double		next = v[lo + 1];
-		int64_t		i;
+		below = 0;
+		sum.sum = sum.comp = 0.0;
+		m = n;
+	}
+	w = v;
 
-		for (i = lo + 2; i < n; i++)
-			if (v[i] < next)
-				next = v[i];
+	mc_select(w, m, lo - below);
+	q = w[lo - below];
+	if (extra)
+	{
+		double		next = w[lo - below + 1];
+
+		for (i = lo - below + 2; i < m; i++)
+			if (w[i] < next)
+				next = w[i];
 		q = q + frac * (next - q);
 	}
 
 	if (es != NULL)
 	{
-		/* every value below q sits in v[0..lo]; Neumaier-compensated sum */
-		double		sum = 0.0,
-					comp = 0.0;
-		int64_t		count = 0,
-					i;
+		/* the values below q: those under the narrowing bound, and some of w[0..lo] */
+		int64_t		count = below;
 
-		for (i = 0; i <= lo; i++)
+		for (i = 0; i <= lo - below; i++)
 		{
-			double		x = v[i];
-
-			if (x < q)
+			if (w[i] < q)
 			{
-				double		t = sum + x;
-
-				if (fabs(sum) >= fabs(x))
-					comp += (sum - t) + x;
-				else
-					comp += (x - t) + sum;
-				sum = t;
+				kahan_add(&sum, w[i]);
 				count++;
 			}
 		}
-		*es = count > 0 ? -((sum + comp) / (double) count) : -q;
+		*es = count > 0 ? -((sum.sum + sum.comp) / (double) count) : -q;
 	}
 	return q;
 }
