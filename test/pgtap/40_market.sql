@@ -9,7 +9,7 @@
 -- must agree to 1e-12 relative.
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(125);
+SELECT plan(149);
 
 -- pg_temp.near(got, want, name): ok when |got - want| <= 1e-12 |want|, with a diagnosis
 CREATE FUNCTION pg_temp.near(got float8, want float8, descr text, rel float8 DEFAULT 1e-12)
@@ -203,6 +203,32 @@ SELECT pg_temp.near(
 SELECT ok(bool_and(es >= var), 'ES >= VaR for every asset and level')
   FROM (SELECT riskguard.var_historical(r, c) AS var, riskguard.es_historical(r, c) AS es
           FROM returns_long, (VALUES (0.999::float8), (0.99), (0.9), (0.5)) cs(c) GROUP BY asset, c) s;
+
+-- large inputs (over 65,536 values the quantile is first narrowed with a sample; when the
+-- sample misleads, full selection takes over) against percentile_cont, PostgreSQL's own
+-- sort-based type-7 quantile, and the SQL mean below it; 4 shapes x 3 levels x 2 (24).
+-- ORDER BY g keeps the sorted and periodic shapes in their order.
+CREATE TEMP TABLE big_shapes AS
+SELECT shape, g, CASE shape
+         WHEN 'fat tails' THEN 0.01 * tan(pi() * (((g * 0.6180339887498949) % 1.0) - 0.5)) / 50
+         WHEN 'sorted'    THEN g / 1000.0
+         WHEN 'ties'      THEN (g % 7) - 3.0
+         WHEN 'periodic'  THEN (g % 24)::float8        -- the sample stride: every sample is equal
+       END AS r
+  FROM unnest(ARRAY['fat tails', 'sorted', 'ties', 'periodic']) shape, generate_series(1, 100000) g;
+SELECT pg_temp.near(got, want, shape || ', ' || c || ': ' || what)
+  FROM (SELECT shape, c, 'var_historical' AS what, riskguard.var_historical(r, c ORDER BY g) AS got,
+               -percentile_cont(1 - c) WITHIN GROUP (ORDER BY r) AS want
+          FROM big_shapes, (VALUES (0.99::float8), (0.5), (0.999999)) cs(c) GROUP BY shape, c
+        UNION ALL
+        SELECT b.shape, b.c, 'es_historical', riskguard.es_historical(b.r, b.c ORDER BY b.g),
+               coalesce(-avg(b.r) FILTER (WHERE b.r < q.q), -q.q)
+          FROM (SELECT * FROM big_shapes, (VALUES (0.99::float8), (0.5), (0.999999)) cs(c)) b
+          JOIN (SELECT shape, c, percentile_cont(1 - c) WITHIN GROUP (ORDER BY r) AS q
+                  FROM big_shapes, (VALUES (0.99::float8), (0.5), (0.999999)) cs(c) GROUP BY shape, c) q
+            USING (shape, c)
+         GROUP BY b.shape, b.c, q.q) s
+ ORDER BY shape, c, what;
 
 -- parametric portfolio VaR of the book: 1,000,000 equity, 3,000,000 bonds, 500,000 USD,
 -- with the population covariance printed by the reference script (12)
