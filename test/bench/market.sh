@@ -6,7 +6,8 @@
 # Speed-up = baseline time / riskguard time (target >= 2 for the historical aggregates);
 # time ratio = riskguard time / stddev_pop time (target <= 1.5 for the moment aggregates).
 # Medians of 3 runs after a warm-up.  Times on a shared machine are noisy; the ratios are
-# the result.  Setup (10M rows) takes about 15 s, the whole benchmark 2-3 minutes.
+# the result.  Setup (10M rows) takes about 15 s, the whole benchmark about a minute
+# (longer when the machine is busy).  MARKET_BENCH_ROWS=n changes the size.
 set -eu
 . "$RG_TOP/test/bench/lib.sh"
 
