@@ -94,6 +94,17 @@ market_row_confidence(FunctionCallInfo fcinfo, int argno, bool have, double *sto
 	}
 }
 
+double
+market_result(FunctionCallInfo fcinfo, double v)
+{
+	if (unlikely(!isfinite(v)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("result of \"%s\" is out of range", market_fname(fcinfo, "function")),
+				 errdetail("The inputs are too large for double precision arithmetic.")));
+	return v == 0.0 ? 0.0 : v;	/* no negative zero */
+}
+
 static void
 not_aggregate(const char *fname)
 {
@@ -323,7 +334,7 @@ rg_market_var_historical_final(PG_FUNCTION_ARGS)
 
 	if (st->n == 0)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(-mc_quantile7(st->values, st->n, 1.0 - st->confidence, NULL));
+	PG_RETURN_FLOAT8(market_result(fcinfo, -mc_quantile7(st->values, st->n, 1.0 - st->confidence, NULL)));
 }
 
 PG_FUNCTION_INFO_V1(rg_market_es_historical_final);
@@ -338,7 +349,7 @@ rg_market_es_historical_final(PG_FUNCTION_ARGS)
 	if (st->n == 0)
 		PG_RETURN_NULL();
 	(void) mc_quantile7(st->values, st->n, 1.0 - st->confidence, &es);
-	PG_RETURN_FLOAT8(es);
+	PG_RETURN_FLOAT8(market_result(fcinfo, es));
 }
 
 /* ---- float8[] states: moments, EWMA, HHI, drawdown ---- */
@@ -491,7 +502,7 @@ rg_market_var_gaussian_final(PG_FUNCTION_ARGS)
 	if (s[0] == 0.0)
 		PG_RETURN_NULL();
 	moments_load(s, &m, false);
-	PG_RETURN_FLOAT8(mc_var_gaussian(&m, 1.0 - s[M2_LEN - 1]));
+	PG_RETURN_FLOAT8(market_result(fcinfo, mc_var_gaussian(&m, s[M2_LEN - 1])));
 }
 
 PG_FUNCTION_INFO_V1(rg_market_es_gaussian_final);
@@ -505,7 +516,7 @@ rg_market_es_gaussian_final(PG_FUNCTION_ARGS)
 	if (s[0] == 0.0)
 		PG_RETURN_NULL();
 	moments_load(s, &m, false);
-	PG_RETURN_FLOAT8(mc_es_gaussian(&m, 1.0 - s[M2_LEN - 1]));
+	PG_RETURN_FLOAT8(market_result(fcinfo, mc_es_gaussian(&m, s[M2_LEN - 1])));
 }
 
 PG_FUNCTION_INFO_V1(rg_market_var_cornish_fisher_final);
@@ -519,7 +530,7 @@ rg_market_var_cornish_fisher_final(PG_FUNCTION_ARGS)
 	if (s[0] == 0.0)
 		PG_RETURN_NULL();
 	moments_load(s, &m, true);
-	PG_RETURN_FLOAT8(mc_var_cornish_fisher(&m, 1.0 - s[M4_LEN - 1]));
+	PG_RETURN_FLOAT8(market_result(fcinfo, mc_var_cornish_fisher(&m, s[M4_LEN - 1])));
 }
 
 PG_FUNCTION_INFO_V1(rg_market_ewma_trans);
@@ -558,7 +569,7 @@ rg_market_ewma_final(PG_FUNCTION_ARGS)
 
 	if (s[0] == 0.0)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(sqrt(s[1]));
+	PG_RETURN_FLOAT8(market_result(fcinfo, sqrt(s[1])));
 }
 
 PG_FUNCTION_INFO_V1(rg_market_hhi_trans);
@@ -615,7 +626,7 @@ rg_market_hhi_final(PG_FUNCTION_ARGS)
 
 	if (s[0] == 0.0 || s[1] <= 0.0)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(10000.0 * s[2] / (s[1] * s[1]));
+	PG_RETURN_FLOAT8(market_result(fcinfo, 10000.0 * s[2] / (s[1] * s[1])));
 }
 
 PG_FUNCTION_INFO_V1(rg_market_drawdown_trans);
@@ -721,7 +732,7 @@ rg_market_stress_loss(PG_FUNCTION_ARGS)
 				 errdetail("Each exposure needs the shock of its own risk factor.")));
 	for (i = 0; i < ne; i++)
 		pnl += e[i] * s[i];
-	PG_RETURN_FLOAT8(pnl == 0.0 ? 0.0 : -pnl);
+	PG_RETURN_FLOAT8(market_result(fcinfo, -pnl));
 }
 
 /* relative tolerance of the symmetry and positive semi-definiteness checks */
@@ -797,7 +808,7 @@ portfolio_args(FunctionCallInfo fcinfo, const char *fname, double **w, double **
 						   bad + 1),
 				 errhint("Estimate the covariance from one common set of observations, or repair it to the nearest positive semi-definite matrix.")));
 	*cov = a;
-	*scale = -mc_norm_quantile(1.0 - confidence) * sqrt((double) horizon);
+	*scale = mc_norm_quantile(confidence) * sqrt((double) horizon);
 	return n;
 }
 
@@ -812,7 +823,8 @@ rg_market_portfolio_var(PG_FUNCTION_ARGS)
 				scale;
 	int			n = portfolio_args(fcinfo, "portfolio_var", &w, &cov, &scale);
 
-	PG_RETURN_FLOAT8(mc_component_var(w, cov, n, scale, NULL, palloc(n * sizeof(double))));
+	PG_RETURN_FLOAT8(market_result(fcinfo, mc_component_var(w, cov, n, scale, NULL,
+																 palloc(n * sizeof(double)))));
 }
 
 PG_FUNCTION_INFO_V1(rg_market_component_var);
@@ -833,7 +845,7 @@ rg_market_component_var(PG_FUNCTION_ARGS)
 	(void) mc_component_var(w, cov, n, scale, comp, palloc(n * sizeof(double)));
 	elems = palloc(n * sizeof(Datum));
 	for (i = 0; i < n; i++)
-		elems[i] = Float8GetDatum(comp[i]);
+		elems[i] = Float8GetDatum(market_result(fcinfo, comp[i]));
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, FLOAT8OID, sizeof(float8),
 										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }

@@ -35,4 +35,7 @@ extern void market_not_finite(double x, const char *what, const char *fname) pg_
 extern void market_row_confidence(FunctionCallInfo fcinfo, int argno, bool have,
 								  double *stored, const char *what);
 
+/* v itself (without a negative zero), or 22003 naming the function when not finite. */
+extern double market_result(FunctionCallInfo fcinfo, double v);
+
 #endif							/* MARKET_H */

@@ -65,7 +65,7 @@ rg_market_kupiec_pof(PG_FUNCTION_ARGS)
 
 	check_counts(x, n, "kupiec_pof");
 	market_check_unit(confidence, "confidence", "kupiec_pof");
-	lr = mc_kupiec_lr(x, n, 1.0 - confidence);
+	lr = market_result(fcinfo, mc_kupiec_lr(x, n, confidence));
 	values[0] = Float8GetDatum(lr);
 	values[1] = Float8GetDatum(mc_chi2_sf(lr, 1));
 	PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls));
@@ -152,7 +152,7 @@ rg_market_christoffersen_final(PG_FUNCTION_ARGS)
 	if (s[0] == 0.0)
 		PG_RETURN_NULL();
 	lr_ind = mc_christoffersen_lr_ind(s[2], s[3], s[4], s[5]);
-	lr_cc = mc_kupiec_lr((int64_t) s[6], (int64_t) s[0], 1.0 - s[7]) + lr_ind;
+	lr_cc = mc_kupiec_lr((int64_t) s[6], (int64_t) s[0], s[7]) + lr_ind;
 	values[0] = Float8GetDatum(lr_ind);
 	values[1] = Float8GetDatum(mc_chi2_sf(lr_ind, 1));
 	values[2] = Float8GetDatum(lr_cc);

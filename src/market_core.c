@@ -416,7 +416,7 @@ mc_moments_add(McMoments *m, double x, bool with_higher)
 	double		n = n1 + 1.0;
 	double		delta = x - m->mean;
 	double		dn = delta / n;
-	double		term1 = delta * dn * n1;
+	double		term1 = delta * (dn * n1);	/* 0 for the first value, even a huge one */
 
 	m->mean += dn;
 	if (with_higher)
@@ -469,29 +469,31 @@ mc_moments_merge(McMoments *a, const McMoments *b, bool with_higher)
 	a->n = n;
 }
 
+/* population standard deviation; a NaN from overflow propagates to the caller's check */
 static double
 moments_sigma(const McMoments *m)
 {
-	return m->m2 > 0.0 ? sqrt(m->m2 / m->n) : 0.0;
+	return m->m2 == 0.0 ? 0.0 : sqrt(m->m2 / m->n);
 }
 
 double
-mc_var_gaussian(const McMoments *m, double p)
+mc_var_gaussian(const McMoments *m, double confidence)
 {
-	return -(m->mean + moments_sigma(m) * mc_norm_quantile(p));
+	return -(m->mean - moments_sigma(m) * mc_norm_quantile(confidence));
 }
 
 double
-mc_es_gaussian(const McMoments *m, double p)
+mc_es_gaussian(const McMoments *m, double confidence)
 {
-	return -m->mean + moments_sigma(m) * mc_norm_pdf(mc_norm_quantile(p)) / p;
+	return -m->mean + moments_sigma(m) * mc_norm_pdf(mc_norm_quantile(confidence)) /
+		(1.0 - confidence);
 }
 
 double
-mc_var_cornish_fisher(const McMoments *m, double p)
+mc_var_cornish_fisher(const McMoments *m, double confidence)
 {
 	double		sigma = moments_sigma(m);
-	double		z = mc_norm_quantile(p);
+	double		z = -mc_norm_quantile(confidence);
 	double		s,
 				k,
 				zcf;
@@ -515,13 +517,14 @@ xlogy(double x, double y)
 }
 
 double
-mc_kupiec_lr(int64_t x, int64_t n, double p)
+mc_kupiec_lr(int64_t x, int64_t n, double confidence)
 {
 	double		fx = (double) x,
 				fn = (double) n,
 				lr;
 
-	lr = -2.0 * ((fn - fx) * log1p(-p) + fx * log(p))
+	/* log(1 - p) = log(confidence), log(p) = log1p(-confidence) */
+	lr = -2.0 * (xlogy(fn - fx, confidence) + (fx == 0.0 ? 0.0 : fx * log1p(-confidence)))
 		+ 2.0 * (xlogy(fn - fx, (fn - fx) / fn) + xlogy(fx, fx / fn));
 	return lr > 0.0 ? lr : 0.0;
 }

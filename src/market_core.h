@@ -65,17 +65,21 @@ extern void mc_moments_add(McMoments *m, double x, bool with_higher);
 /* Merge b into a (Chan et al. / Pébay pairwise formulas). */
 extern void mc_moments_merge(McMoments *a, const McMoments *b, bool with_higher);
 
-/* Gaussian VaR -(mu + sigma z_p) and ES -mu + sigma phi(z_p)/p, tail p = 1 - confidence. */
-extern double mc_var_gaussian(const McMoments *m, double p);
-extern double mc_es_gaussian(const McMoments *m, double p);
+/*
+ * Gaussian VaR -(mu + sigma z_p) and ES -mu + sigma phi(z_p)/p, tail p = 1 - confidence.
+ * z_p is taken as minus the confidence's quantile, exact even where 1 - confidence
+ * rounds.
+ */
+extern double mc_var_gaussian(const McMoments *m, double confidence);
+extern double mc_es_gaussian(const McMoments *m, double confidence);
 
 /* Cornish-Fisher (modified) VaR with skewness and excess kurtosis of population moments. */
-extern double mc_var_cornish_fisher(const McMoments *m, double p);
+extern double mc_var_cornish_fisher(const McMoments *m, double confidence);
 
 /* ---- backtests ---- */
 
 /* Kupiec's proportion-of-failures likelihood ratio for x exceptions in n observations. */
-extern double mc_kupiec_lr(int64_t x, int64_t n, double p);
+extern double mc_kupiec_lr(int64_t x, int64_t n, double confidence);
 
 /*
  * Christoffersen's independence likelihood ratio from the transition counts nij

@@ -1,10 +1,10 @@
 -- market: every bad input of the market-risk functions fails with its SQLSTATE.
 -- NaN and infinite values, out-of-range confidence or lambda, a confidence that changes
 -- between rows, bad counts and bad covariance matrices are 22023; NULL where a value is
--- required is 22004.
+-- required is 22004; a result that overflows double precision is 22003.
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(60);
+SELECT plan(65);
 
 CREATE TEMP TABLE r (t int, r float8);
 INSERT INTO r SELECT g, sin(g) / 100 FROM generate_series(1, 100) g;
@@ -113,6 +113,18 @@ SELECT throws_ok($$SELECT riskguard.stress_loss('{1,2}', '{0.1}')$$, '22023',
                  'exposures and shocks of "stress_loss" differ in size: 2 and 1', 'stress_loss: sizes differ');
 SELECT throws_ok($$SELECT riskguard.stress_loss('{{1,2}}', '{{0.1,0.2}}')$$, '22023', NULL, 'stress_loss: two-dimensional');
 SELECT throws_ok($$SELECT riskguard.stress_loss('{1,NULL}', '{0.1,0.2}')$$, '22004', NULL, 'stress_loss: NULL exposure');
+
+-- finite inputs whose result overflows double precision: 22003, not a silent NaN
+SELECT throws_ok($$SELECT riskguard.var_cornish_fisher(x, 0.99) FROM (VALUES (1e300::float8), (-1e300)) v(x)$$,
+                 '22003', 'result of "var_cornish_fisher" is out of range', 'var_cornish_fisher: overflow');
+SELECT throws_ok($$SELECT riskguard.var_gaussian(x, 0.99) FROM (VALUES (1e200::float8), (-1e200)) v(x)$$,
+                 '22003', NULL, 'var_gaussian: overflow');
+SELECT throws_ok($$SELECT riskguard.hhi(x) FROM (VALUES (1e300::float8), (1e300)) v(x)$$,
+                 '22003', NULL, 'hhi: overflow');
+SELECT throws_ok($$SELECT riskguard.ewma_volatility(x, 0.5) FROM (VALUES (1e200::float8)) v(x)$$,
+                 '22003', NULL, 'ewma_volatility: overflow');
+SELECT throws_ok($$SELECT riskguard.component_var('{1e200,1e200}', '{{1e200,0},{0,1e200}}', 0.99)$$,
+                 '22003', NULL, 'component_var: overflow');
 
 -- with forced parallel plans: each worker's confidence may be constant, the combine still refuses
 SET LOCAL parallel_setup_cost = 0;
