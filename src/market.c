@@ -105,10 +105,11 @@ market_result(FunctionCallInfo fcinfo, double v)
 	return v == 0.0 ? 0.0 : v;	/* no negative zero */
 }
 
+/* "cannot happen" unless a support function is called by hand */
 static void
-not_aggregate(const char *fname)
+not_aggregate(void)
 {
-	elog(ERROR, "%s called in non-aggregate context", fname);
+	elog(ERROR, "historical VaR support function called in non-aggregate context");
 }
 
 /* ---- historical VaR and ES: every value, in a growable buffer ---- */
@@ -178,7 +179,7 @@ rg_market_hist_trans(PG_FUNCTION_ARGS)
 	double		r;
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
-		not_aggregate("rg_market_hist_trans");
+		not_aggregate();
 	if (PG_ARGISNULL(1))
 	{
 		if (st == NULL)
@@ -216,7 +217,7 @@ rg_market_hist_combine(PG_FUNCTION_ARGS)
 	HistState  *b = PG_ARGISNULL(1) ? NULL : (HistState *) PG_GETARG_POINTER(1);
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
-		not_aggregate("rg_market_hist_combine");
+		not_aggregate();
 	if (b == NULL || b->n == 0)
 	{
 		if (a == NULL)
@@ -266,7 +267,7 @@ rg_market_hist_serial(PG_FUNCTION_ARGS)
 	char	   *p;
 
 	if (!AggCheckCallContext(fcinfo, NULL))
-		not_aggregate("rg_market_hist_serial");
+		not_aggregate();
 	st = (HistState *) PG_GETARG_POINTER(0);
 	if ((Size) st->n > (MaxAllocSize - VARHDRSZ - HIST_SERIAL_HEADER) / sizeof(double))
 		ereport(ERROR,
@@ -301,7 +302,7 @@ rg_market_hist_deserial(PG_FUNCTION_ARGS)
 	HistState  *st;
 
 	if (!AggCheckCallContext(fcinfo, &aggctx))
-		not_aggregate("rg_market_hist_deserial");
+		not_aggregate();
 	in = PG_GETARG_BYTEA_PP(0);
 	len = VARSIZE_ANY_EXHDR(in);
 	p = VARDATA_ANY(in);
