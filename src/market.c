@@ -193,7 +193,7 @@ rg_market_hist_trans(PG_FUNCTION_ARGS)
 		st = hist_new(aggctx, conf, 0);
 	}
 	else
-		market_row_confidence(fcinfo, 2, true, &st->confidence, "confidence");
+		MARKET_ROW_CONFIDENCE(fcinfo, 2, true, &st->confidence, "confidence");
 	MARKET_CHECK_FINITE(r, "return", market_fname(fcinfo, "aggregate"));
 
 	if (unlikely(st->n >= st->cap))
@@ -419,7 +419,7 @@ moments_trans(FunctionCallInfo fcinfo, bool higher)
 	if (PG_ARGISNULL(1))
 		PG_RETURN_ARRAYTYPE_P(arr);
 	s = state_values(arr, len);
-	market_row_confidence(fcinfo, 2, s[0] > 0.0, &s[len - 1], "confidence");
+	MARKET_ROW_CONFIDENCE(fcinfo, 2, s[0] > 0.0, &s[len - 1], "confidence");
 	r = PG_GETARG_FLOAT8(1);
 	MARKET_CHECK_FINITE(r, "return", market_fname(fcinfo, "aggregate"));
 	moments_load(s, &m, higher);
@@ -550,7 +550,7 @@ rg_market_ewma_trans(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		PG_RETURN_ARRAYTYPE_P(arr);
 	s = state_values(arr, 3);
-	market_row_confidence(fcinfo, 2, s[0] > 0.0, &s[2], "lambda");
+	MARKET_ROW_CONFIDENCE(fcinfo, 2, s[0] > 0.0, &s[2], "lambda");
 	r = PG_GETARG_FLOAT8(1);
 	MARKET_CHECK_FINITE(r, "return", market_fname(fcinfo, "ewma_volatility"));
 	if (s[0] == 0.0)

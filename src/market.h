@@ -35,6 +35,13 @@ extern void market_not_finite(double x, const char *what, const char *fname) pg_
 extern void market_row_confidence(FunctionCallInfo fcinfo, int argno, bool have,
 								  double *stored, const char *what);
 
+/* market_row_confidence, skipping the call in the common case of an unchanged value */
+#define MARKET_ROW_CONFIDENCE(fcinfo, argno, have, stored, what) \
+	do { \
+		if (!((have) && !PG_ARGISNULL(argno) && PG_GETARG_FLOAT8(argno) == *(stored))) \
+			market_row_confidence((fcinfo), (argno), (have), (stored), (what)); \
+	} while (0)
+
 /* v itself (without a negative zero), or 22003 naming the function when not finite. */
 extern double market_result(FunctionCallInfo fcinfo, double v);
 

@@ -122,7 +122,7 @@ rg_market_christoffersen_trans(PG_FUNCTION_ARGS)
 		ARR_ELEMTYPE(arr) != FLOAT8OID)
 		elog(ERROR, "expected a float8[] state of %d elements", CH_LEN);
 	s = (double *) ARR_DATA_PTR(arr);
-	market_row_confidence(fcinfo, 2, s[0] > 0.0, &s[7], "confidence");
+	MARKET_ROW_CONFIDENCE(fcinfo, 2, s[0] > 0.0, &s[7], "confidence");
 	exc = PG_GETARG_BOOL(1);
 	if (s[0] > 0.0)
 		s[2 + (s[1] != 0.0 ? 2 : 0) + (exc ? 1 : 0)] += 1.0;

@@ -5,14 +5,36 @@
 #
 # Speed-up = baseline time / riskguard time (target >= 2 for the historical aggregates);
 # time ratio = riskguard time / stddev_pop time (target <= 1.5 for the moment aggregates).
-# Medians of 3 runs after a warm-up.  Times on a shared machine are noisy; the ratios are
-# the result.  Setup (10M rows) takes about 15 s, the whole benchmark about a minute
-# (longer when the machine is busy).  MARKET_BENCH_ROWS=n changes the size.
+# Times on a shared machine are noisy; the ratios are the result.  Baseline and
+# riskguard statements run alternately (medians of 3 runs after a warm-up of each), so
+# the load of a shared machine falls on both alike.  Setup
+# (10M rows) takes about 15 s, the whole benchmark about a minute and a half (longer when
+# the machine is busy).  MARKET_BENCH_ROWS=n changes the size.
 set -eu
 . "$RG_TOP/test/bench/lib.sh"
 
 ROWS=${MARKET_BENCH_ROWS:-10000000}
 RUNS=3
+
+# one timed run of a statement, in ms
+once_ms() {
+	{ echo '\timing on'; echo "$1"; } | "$PGBIN/psql" -X -q -o /dev/null 2>&1 \
+		| sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1
+}
+
+# pair_ms "SQL A" "SQL B" RUNS: medians of A and B, run alternately after a warm-up of
+# each, so that the load of a shared machine falls on both alike
+pair_ms() {
+	local i a=() b=()
+	once_ms "$1" >/dev/null
+	once_ms "$2" >/dev/null
+	for ((i = 0; i < $3; i++)); do
+		a+=("$(once_ms "$1")")
+		b+=("$(once_ms "$2")")
+	done
+	echo "$(printf '%s\n' "${a[@]}" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')" \
+		"$(printf '%s\n' "${b[@]}" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')"
+}
 
 rg_psql -c 'CREATE EXTENSION IF NOT EXISTS riskguard'
 rg_psql -c 'DROP TABLE IF EXISTS bench_returns'
@@ -30,37 +52,35 @@ check=$(rg_psql -At -c "$serial SELECT abs(riskguard.var_historical(r, 0.99) + p
 [ "$check" = t ] || echo "market: var_historical differs from percentile_cont" >&2
 
 # how much two workers can gain on this machine at all
-cn=$(bench_ms "$serial SELECT count(r) FROM bench_returns" $RUNS)
-cp=$(bench_ms "$parallel SELECT count(r) FROM bench_returns" $RUNS)
+read -r cn cp < <(pair_ms "$serial SELECT count(r) FROM bench_returns" "$parallel SELECT count(r) FROM bench_returns" $RUNS)
 bench_row "count(r), $rows rows, 2 workers (machine check)" "count(r), serial" "$cn ms" "$cp ms" \
 	"$(bench_ratio "$cn" "$cp")" "speed-up the machine allows"
 
-pc=$(bench_ms "$serial SELECT percentile_cont(0.01) WITHIN GROUP (ORDER BY r) FROM bench_returns" $RUNS)
-vs=$(bench_ms "$serial SELECT riskguard.var_historical(r, 0.99) FROM bench_returns" $RUNS)
-vp=$(bench_ms "$parallel SELECT riskguard.var_historical(r, 0.99) FROM bench_returns" $RUNS)
+pcq="$serial SELECT percentile_cont(0.01) WITHIN GROUP (ORDER BY r) FROM bench_returns"
+read -r pc vs < <(pair_ms "$pcq" "$serial SELECT riskguard.var_historical(r, 0.99) FROM bench_returns" $RUNS)
+read -r pc2 vp < <(pair_ms "$pcq" "$parallel SELECT riskguard.var_historical(r, 0.99) FROM bench_returns" $RUNS)
 bench_row "var_historical, $rows returns, serial" "percentile_cont(0.01)" "$pc ms" "$vs ms" \
 	"$(bench_ratio "$pc" "$vs")" "speed-up >= 2"
-bench_row "var_historical, $rows returns, 2 workers" "percentile_cont(0.01)" "$pc ms" "$vp ms" \
-	"$(bench_ratio "$pc" "$vp")" "speed-up > serial's"
+bench_row "var_historical, $rows returns, 2 workers" "percentile_cont(0.01)" "$pc2 ms" "$vp ms" \
+	"$(bench_ratio "$pc2" "$vp")" "speed-up > serial's"
 
-esq="SELECT -avg(r) FROM bench_returns WHERE r < (SELECT percentile_cont(0.01) WITHIN GROUP (ORDER BY r) FROM bench_returns)"
-eb=$(bench_ms "$serial $esq" $RUNS)
-es=$(bench_ms "$serial SELECT riskguard.es_historical(r, 0.99) FROM bench_returns" $RUNS)
-ep=$(bench_ms "$parallel SELECT riskguard.es_historical(r, 0.99) FROM bench_returns" $RUNS)
+esq="$serial SELECT -avg(r) FROM bench_returns WHERE r < (SELECT percentile_cont(0.01) WITHIN GROUP (ORDER BY r) FROM bench_returns)"
+read -r eb es < <(pair_ms "$esq" "$serial SELECT riskguard.es_historical(r, 0.99) FROM bench_returns" $RUNS)
+read -r eb2 ep < <(pair_ms "$esq" "$parallel SELECT riskguard.es_historical(r, 0.99) FROM bench_returns" $RUNS)
 bench_row "es_historical, $rows returns, serial" "-avg(r) below percentile_cont" "$eb ms" "$es ms" \
 	"$(bench_ratio "$eb" "$es")" "speed-up >= 2"
-bench_row "es_historical, $rows returns, 2 workers" "-avg(r) below percentile_cont" "$eb ms" "$ep ms" \
-	"$(bench_ratio "$eb" "$ep")" "speed-up > serial's"
+bench_row "es_historical, $rows returns, 2 workers" "-avg(r) below percentile_cont" "$eb2 ms" "$ep ms" \
+	"$(bench_ratio "$eb2" "$ep")" "speed-up > serial's"
 
-sd=$(bench_ms "$serial SELECT stddev_pop(r) FROM bench_returns" $RUNS)
-gs=$(bench_ms "$serial SELECT riskguard.var_gaussian(r, 0.99) FROM bench_returns" $RUNS)
-cs=$(bench_ms "$serial SELECT riskguard.var_cornish_fisher(r, 0.99) FROM bench_returns" $RUNS)
+sdq="$serial SELECT stddev_pop(r) FROM bench_returns"
+read -r sd gs < <(pair_ms "$sdq" "$serial SELECT riskguard.var_gaussian(r, 0.99) FROM bench_returns" $RUNS)
 bench_row "var_gaussian, $rows returns, serial" "stddev_pop(r)" "$sd ms" "$gs ms" \
 	"$(bench_ratio "$gs" "$sd")" "time ratio <= 1.5"
-bench_row "var_cornish_fisher, $rows returns, serial" "stddev_pop(r)" "$sd ms" "$cs ms" \
-	"$(bench_ratio "$cs" "$sd")" "time ratio <= 1.5"
-sdp=$(bench_ms "$parallel SELECT stddev_pop(r) FROM bench_returns" $RUNS)
-csp=$(bench_ms "$parallel SELECT riskguard.var_cornish_fisher(r, 0.99) FROM bench_returns" $RUNS)
+read -r sd2 cs < <(pair_ms "$sdq" "$serial SELECT riskguard.var_cornish_fisher(r, 0.99) FROM bench_returns" $RUNS)
+bench_row "var_cornish_fisher, $rows returns, serial" "stddev_pop(r)" "$sd2 ms" "$cs ms" \
+	"$(bench_ratio "$cs" "$sd2")" "time ratio <= 1.5"
+read -r sdp csp < <(pair_ms "$parallel SELECT stddev_pop(r) FROM bench_returns" \
+	"$parallel SELECT riskguard.var_cornish_fisher(r, 0.99) FROM bench_returns" $RUNS)
 bench_row "var_cornish_fisher, $rows returns, 2 workers" "stddev_pop(r), 2 workers" "$sdp ms" "$csp ms" \
 	"$(bench_ratio "$csp" "$sdp")" "time ratio <= 1.5"
 
