@@ -736,6 +736,13 @@ rg_market_stress_loss(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(market_result(fcinfo, -pnl));
 }
 
+/* lets a long covariance check be cancelled */
+static void
+interrupt_tick(void)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
 /* relative tolerance of the symmetry and positive semi-definiteness checks */
 #define COVARIANCE_TOLERANCE 1e-10
 
@@ -799,8 +806,8 @@ portfolio_args(FunctionCallInfo fcinfo, const char *fname, double **w, double **
 						 errdetail("Element [%d][%d] is %s but element [%d][%d] is %s.",
 								   i + 1, j + 1, float8out_internal(a[i * n + j]),
 								   j + 1, i + 1, float8out_internal(a[j * n + i]))));
-	CHECK_FOR_INTERRUPTS();
-	bad = mc_psd_check(a, n, COVARIANCE_TOLERANCE, palloc((Size) n * n * sizeof(double)));
+	bad = mc_psd_check(a, n, COVARIANCE_TOLERANCE, palloc((Size) n * n * sizeof(double)),
+					   interrupt_tick);
 	if (bad >= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

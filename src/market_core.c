@@ -604,7 +604,7 @@ mc_traffic_light(int64_t x, int64_t n, double confidence, double *plus_factor,
 /* ---- parametric portfolio VaR ---- */
 
 int
-mc_psd_check(const double *a, int n, double tol, double *l)
+mc_psd_check(const double *a, int n, double tol, double *l, void (*tick) (void))
 {
 	double		maxdiag = 0.0,
 				abstol,
@@ -624,6 +624,8 @@ mc_psd_check(const double *a, int n, double tol, double *l)
 	{
 		double		d = a[j * n + j];
 
+		if (tick != NULL)
+			tick();
 		for (k = 0; k < j; k++)
 			d -= l[j * n + k] * l[j * n + k];
 		if (d < -abstol)

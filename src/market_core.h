@@ -111,9 +111,11 @@ extern McZone mc_traffic_light(int64_t x, int64_t n, double confidence, double *
  * Check that the n x n row-major matrix a is positive semi-definite within tolerance
  * tol (absolute, on the scale of the variances), by a Cholesky factorisation that
  * accepts zero pivots.  work holds n * n doubles.  Returns -1 when it is, else the
- * 0-based row where the factorisation failed.
+ * 0-based row where the factorisation failed.  tick, when not NULL, is called once per
+ * row, so that a caller can honour cancellation during the O(n^3) work.
  */
-extern int	mc_psd_check(const double *a, int n, double tol, double *work);
+extern int	mc_psd_check(const double *a, int n, double tol, double *work,
+						 void (*tick) (void));
 
 /*
  * Component VaR of weights w under covariance a: comp[i] = w_i (a w)_i / sigma * scale
