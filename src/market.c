@@ -29,16 +29,48 @@
 
 /* ---- shared argument checks ---- */
 
+/* the aggregates behind each support function, for messages outside an Agg node */
+static const struct
+{
+	const char *support;
+	const char *aggregates;
+}			support_names[] = {
+	{"_hist_trans", "var_historical or es_historical"},
+	{"_var_historical_final", "var_historical"},
+	{"_es_historical_final", "es_historical"},
+	{"_moments2_trans", "var_gaussian or es_gaussian"},
+	{"_var_gaussian_final", "var_gaussian"},
+	{"_es_gaussian_final", "es_gaussian"},
+	{"_moments4_trans", "var_cornish_fisher"},
+	{"_var_cornish_fisher_final", "var_cornish_fisher"},
+	{"_ewma_trans", "ewma_volatility"},
+	{"_ewma_final", "ewma_volatility"},
+	{"_christoffersen_trans", "christoffersen"},
+	{"_hhi_trans", "hhi"},
+	{"_hhi_final", "hhi"},
+	{"_drawdown_trans", "max_drawdown"},
+};
+
+/*
+ * The aggregate's name from its Aggref; as a window function (no Aggref) the aggregate
+ * behind the support function; for a plain function its own name.
+ */
 const char *
 market_fname(FunctionCallInfo fcinfo, const char *fallback)
 {
 	Aggref	   *aggref = AggGetAggref(fcinfo);
 	char	   *name = NULL;
+	int			i;
 
 	if (aggref != NULL)
 		name = get_func_name(aggref->aggfnoid);
 	else if (fcinfo->flinfo != NULL && OidIsValid(fcinfo->flinfo->fn_oid))
+	{
 		name = get_func_name(fcinfo->flinfo->fn_oid);
+		for (i = 0; name != NULL && i < lengthof(support_names); i++)
+			if (strcmp(name, support_names[i].support) == 0)
+				return support_names[i].aggregates;
+	}
 	return name != NULL ? name : fallback;
 }
 

@@ -4,7 +4,7 @@
 -- required is 22004; a result that overflows double precision is 22003.
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(65);
+SELECT plan(67);
 
 CREATE TEMP TABLE r (t int, r float8);
 INSERT INTO r SELECT g, sin(g) / 100 FROM generate_series(1, 100) g;
@@ -125,6 +125,13 @@ SELECT throws_ok($$SELECT riskguard.ewma_volatility(x, 0.5) FROM (VALUES (1e200:
                  '22003', NULL, 'ewma_volatility: overflow');
 SELECT throws_ok($$SELECT riskguard.component_var('{1e200,1e200}', '{{1e200,0},{0,1e200}}', 0.99)$$,
                  '22003', NULL, 'component_var: overflow');
+
+-- as window functions (rolling VaR) the same checks apply
+SELECT throws_ok($$SELECT riskguard.var_historical(r, 0.99) OVER (ORDER BY t) FROM (VALUES (1, 0.01::float8), (2, 'NaN')) v(t, r)$$,
+                 '22023', 'return NaN is not allowed in "var_historical or es_historical"',
+                 'var_historical as a window function: NaN');
+SELECT throws_ok($$SELECT riskguard.es_historical(r, 0.9 + t / 100.0) OVER (ORDER BY t) FROM r$$, '22023', NULL,
+                 'es_historical as a window function: confidence changes');
 
 -- with forced parallel plans: each worker's confidence may be constant, the combine still refuses
 SET LOCAL parallel_setup_cost = 0;
