@@ -33,7 +33,10 @@ OBJS = \
 	src/ledger_verify.o \
 	src/envelope.o \
 	src/crypto_cache.o \
-	src/crypto.o
+	src/crypto.o \
+	src/market_core.o \
+	src/market.o \
+	src/market_backtest.o
 
 DATA_built = riskguard--$(EXTVERSION).sql
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
