@@ -87,7 +87,9 @@ static int	nrules = 0;
 static bool rules_valid = false;
 static Oid	rules_relid = InvalidOid;
 
-static SPIPlanPtr upsert_plan = NULL;
+/* counter updates of one transfer go in one statement; plans by number of rows */
+#define MAX_BATCH 16
+static SPIPlanPtr upsert_plans[MAX_BATCH + 1];
 static SPIPlanPtr usage_plan = NULL;
 static SPIPlanPtr alert_plan = NULL;
 
@@ -283,23 +285,6 @@ load_rules(void)
 static void
 prepare_plans(void)
 {
-	if (upsert_plan == NULL)
-	{
-		Oid			types[4] = {INT4OID, TEXTOID, TEXTOID, INT8OID};
-		SPIPlanPtr	p = SPI_prepare("INSERT INTO riskguard.limit_counter AS c "
-									"(rule_id, subject, period, used, transfers, updated_at) "
-									"VALUES ($1, $2, $3, $4, 1, pg_catalog.now()) "
-									"ON CONFLICT (rule_id, subject, period) DO UPDATE "
-									"SET used = c.used OPERATOR(pg_catalog.+) EXCLUDED.used, "
-									"transfers = c.transfers OPERATOR(pg_catalog.+) 1, "
-									"updated_at = EXCLUDED.updated_at "
-									"RETURNING c.used", 4, types);
-
-		if (p == NULL)
-			elog(ERROR, "could not prepare limit counter update: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		upsert_plan = p;
-	}
 	if (usage_plan == NULL)
 	{
 		Oid			types[3] = {INT4OID, TEXTOID, TEXTOID};
@@ -397,21 +382,116 @@ ensure_rules(void)
 	prepare_plans();
 }
 
-static int64
-counter_add(const LimitRule *r, const char *subject, const char *period, int64 delta)
+/*
+ * The multi-row upsert for n counters: rows ($1..$4), ($5..$8), ...; it returns each
+ * counter's rule, subject, period and usage after the update.
+ */
+static SPIPlanPtr
+upsert_plan(int n)
 {
-	Datum		values[4];
-	bool		isnull;
-	int			ret;
+	StringInfoData sql;
+	Oid		   *types;
+	SPIPlanPtr	p;
 
-	values[0] = Int32GetDatum(r->id);
-	values[1] = CStringGetTextDatum(subject);
-	values[2] = CStringGetTextDatum(period);
-	values[3] = Int64GetDatum(delta);
-	ret = SPI_execute_plan(upsert_plan, values, NULL, false, 1);
-	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not update limit counter: %s", SPI_result_code_string(ret));
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	Assert(n >= 1 && n <= MAX_BATCH);
+	if (upsert_plans[n] != NULL)
+		return upsert_plans[n];
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "INSERT INTO riskguard.limit_counter AS c "
+						   "(rule_id, subject, period, used, transfers, updated_at) VALUES ");
+	types = palloc(sizeof(Oid) * 4 * n);
+	for (int i = 0; i < n; i++)
+	{
+		appendStringInfo(&sql, "%s($%d, $%d, $%d, $%d, 1, pg_catalog.now())",
+						 i > 0 ? ", " : "", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4);
+		types[4 * i] = INT4OID;
+		types[4 * i + 1] = TEXTOID;
+		types[4 * i + 2] = TEXTOID;
+		types[4 * i + 3] = INT8OID;
+	}
+	appendStringInfoString(&sql, " ON CONFLICT (rule_id, subject, period) DO UPDATE "
+						   "SET used = c.used OPERATOR(pg_catalog.+) EXCLUDED.used, "
+						   "transfers = c.transfers OPERATOR(pg_catalog.+) 1, "
+						   "updated_at = EXCLUDED.updated_at "
+						   "RETURNING c.rule_id, c.subject, c.period, c.used");
+	p = SPI_prepare(sql.data, 4 * n, types);
+	if (p == NULL)
+		elog(ERROR, "could not prepare limit counter update: %s", SPI_result_code_string(SPI_result));
+	SPI_keepplan(p);
+	upsert_plans[n] = p;
+	return p;
+}
+
+/* one counter a transfer updates */
+typedef struct CounterHit
+{
+	const LimitRule *rule;
+	const RgLimitParty *party;
+	const char *subject;
+	char		period[16];
+	int64		delta;
+	int64		before;
+} CounterHit;
+
+/* a total order on counters, so concurrent transfers lock them in the same order */
+static int
+cmp_hits(const void *a, const void *b)
+{
+	const CounterHit *x = (const CounterHit *) a;
+	const CounterHit *y = (const CounterHit *) b;
+	int			c;
+
+	if (x->rule->id != y->rule->id)
+		return x->rule->id < y->rule->id ? -1 : 1;
+	c = strcmp(x->subject, y->subject);
+	return c != 0 ? c : strcmp(x->period, y->period);
+}
+
+/* add each hit's delta to its counter in one statement; set each hit's usage before */
+static void
+counters_add(CounterHit *hits, int n)
+{
+	for (int start = 0; start < n; start += MAX_BATCH)
+	{
+		int			m = Min(n - start, MAX_BATCH);
+		Datum	   *values = palloc(sizeof(Datum) * 4 * m);
+		int			ret;
+
+		for (int i = 0; i < m; i++)
+		{
+			CounterHit *h = &hits[start + i];
+
+			values[4 * i] = Int32GetDatum(h->rule->id);
+			values[4 * i + 1] = CStringGetTextDatum(h->subject);
+			values[4 * i + 2] = CStringGetTextDatum(h->period);
+			values[4 * i + 3] = Int64GetDatum(h->delta);
+		}
+		ret = SPI_execute_plan(upsert_plan(m), values, NULL, false, 0);
+		if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != (uint64) m)
+			elog(ERROR, "could not update limit counters: %s", SPI_result_code_string(ret));
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			int32		rule_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+			char	   *subject = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+			char	   *period = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+			int64		used = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+
+			for (int i = 0; i < m; i++)
+			{
+				CounterHit *h = &hits[start + i];
+
+				if (h->rule->id == rule_id && strcmp(h->subject, subject) == 0 &&
+					strcmp(h->period, period) == 0)
+				{
+					h->before = used - h->delta;
+					break;
+				}
+			}
+		}
+	}
 }
 
 static int64
@@ -486,60 +566,91 @@ record_alert(const LimitRule *r, const RgLimitTransfer *t, const RgLimitParty *p
 static void
 limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void *arg)
 {
+	CounterHit *hits;
+	int			nhits = 0;
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "could not connect to SPI");
 	ensure_rules();
 
+	/* which rules count this transfer, against which counter */
+	hits = palloc(sizeof(CounterHit) * Max(nrules, 1));
 	for (int i = 0; i < nrules; i++)
 	{
-		const LimitRule *r = &rules[i];
-		const RgLimitParty *party;
-		const char *subject;
-		int64		delta;
-		int64		before;
-		int64		after;
-		char		period[16];
-		bool		breach;
+		CounterHit *h = &hits[nhits];
 
-		if (!rule_applies(r, t, &party, &subject, &delta))
+		if (!rule_applies(&rules[i], t, &h->party, &h->subject, &h->delta))
 			continue;
-		period_key(r->metric, t->at, period, sizeof(period));
-
-		if (r->metric == METRIC_PER_TRANSFER)
-			before = 0;
-		else if (dry_run)
-			before = counter_get(r, subject, period);
-		else
-			before = counter_add(r, subject, period, delta) - delta;
-
-		if (pg_add_s64_overflow(before, delta, &after))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("usage of limit \"%s\" for %s \"%s\" is out of range",
-							r->name, subject_names[r->subject], subject)));
-		breach = delta > 0 && after > r->threshold;
-
-		if (dry_run)
-		{
-			report(arg, r->name, !(breach && r->reject), before, r->threshold);
-			continue;
-		}
-		if (!breach)
-			continue;
-		if (r->reject)
-			rg_error(ERRCODE_RG_LIMIT_EXCEEDED,
-					 psprintf("Usage %s before this transfer is " INT64_FORMAT " %s; the transfer adds "
-							  INT64_FORMAT "; the threshold is " INT64_FORMAT ".",
-							  window_phrase(r, period), before, r->currency,
-							  r->metric == METRIC_DAILY_COUNT ? (int64) 1 : t->amount, r->threshold),
-					 r->metric == METRIC_DAILY_COUNT
-					 ? "The count resets at midnight in riskguard.timezone."
-					 : psprintf("At most " INT64_FORMAT " more fits under this limit.",
-								Max(r->threshold - before, 0)),
-					 "transfer of " INT64_FORMAT " %s would exceed limit \"%s\" for %s \"%s\"",
-					 t->amount, t->currency, r->name, subject_names[r->subject], subject);
-		record_alert(r, t, party, subject, period, before, delta);
+		h->rule = &rules[i];
+		period_key(h->rule->metric, t->at, h->period, sizeof(h->period));
+		h->before = 0;
+		nhits++;
 	}
+
+	/* usage before this transfer: read (dry run) or counted, in one statement */
+	if (dry_run)
+	{
+		for (int i = 0; i < nhits; i++)
+			if (hits[i].rule->metric != METRIC_PER_TRANSFER)
+				hits[i].before = counter_get(hits[i].rule, hits[i].subject, hits[i].period);
+	}
+	else
+	{
+		int			ncounted = 0;
+
+		/* per-transfer rules keep no counter: move them behind the others */
+		for (int i = 0; i < nhits; i++)
+			if (hits[i].rule->metric != METRIC_PER_TRANSFER)
+			{
+				CounterHit	tmp = hits[ncounted];
+
+				hits[ncounted++] = hits[i];
+				hits[i] = tmp;
+			}
+		qsort(hits, ncounted, sizeof(CounterHit), cmp_hits);
+		if (ncounted > 0)
+			counters_add(hits, ncounted);
+	}
+
+	/* the checks, in rule order for a stable choice of the rule that refuses */
+	for (int i = 0; i < nrules; i++)
+		for (int j = 0; j < nhits; j++)
+		{
+			CounterHit *h = &hits[j];
+			const LimitRule *r = h->rule;
+			int64		after;
+			bool		breach;
+
+			if (r != &rules[i])
+				continue;
+			if (pg_add_s64_overflow(h->before, h->delta, &after))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("usage of limit \"%s\" for %s \"%s\" is out of range",
+								r->name, subject_names[r->subject], h->subject)));
+			breach = h->delta > 0 && after > r->threshold;
+
+			if (dry_run)
+			{
+				report(arg, r->name, !(breach && r->reject), h->before, r->threshold);
+				continue;
+			}
+			if (!breach)
+				continue;
+			if (r->reject)
+				rg_error(ERRCODE_RG_LIMIT_EXCEEDED,
+						 psprintf("Usage %s before this transfer is " INT64_FORMAT " %s; the transfer adds "
+								  INT64_FORMAT "; the threshold is " INT64_FORMAT ".",
+								  window_phrase(r, h->period), h->before, r->currency,
+								  r->metric == METRIC_DAILY_COUNT ? (int64) 1 : t->amount, r->threshold),
+						 r->metric == METRIC_DAILY_COUNT
+						 ? "The count resets at midnight in riskguard.timezone."
+						 : psprintf("At most " INT64_FORMAT " more fits under this limit.",
+									Max(r->threshold - h->before, 0)),
+						 "transfer of " INT64_FORMAT " %s would exceed limit \"%s\" for %s \"%s\"",
+						 t->amount, t->currency, r->name, subject_names[r->subject], h->subject);
+			record_alert(r, t, h->party, h->subject, h->period, h->before, h->delta);
+		}
 	SPI_finish();
 }
 
