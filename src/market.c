@@ -26,6 +26,7 @@
 
 #include "market.h"
 #include "market_core.h"
+#include "normal.h"
 
 /* ---- shared argument checks ---- */
 
@@ -848,7 +849,7 @@ portfolio_args(FunctionCallInfo fcinfo, const char *fname, double **w, double **
 						   bad + 1),
 				 errhint("Estimate the covariance from one common set of observations, or repair it to the nearest positive semi-definite matrix.")));
 	*cov = a;
-	*scale = mc_norm_quantile(confidence) * sqrt((double) horizon);
+	*scale = rg_norm_quantile(confidence) * sqrt((double) horizon);
 	return n;
 }
 

@@ -15,6 +15,7 @@
 
 #include "market.h"
 #include "market_core.h"
+#include "normal.h"
 
 /* 22023 unless 0 <= exceptions <= observations and observations > 0 */
 static void
@@ -67,7 +68,7 @@ rg_market_kupiec_pof(PG_FUNCTION_ARGS)
 	market_check_unit(confidence, "confidence", "kupiec_pof");
 	lr = market_result(fcinfo, mc_kupiec_lr(x, n, confidence));
 	values[0] = Float8GetDatum(lr);
-	values[1] = Float8GetDatum(mc_chi2_sf(lr, 1));
+	values[1] = Float8GetDatum(rg_chisq_sf(lr, 1));
 	PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls));
 }
 
@@ -154,8 +155,8 @@ rg_market_christoffersen_final(PG_FUNCTION_ARGS)
 	lr_ind = mc_christoffersen_lr_ind(s[2], s[3], s[4], s[5]);
 	lr_cc = mc_kupiec_lr((int64_t) s[6], (int64_t) s[0], s[7]) + lr_ind;
 	values[0] = Float8GetDatum(lr_ind);
-	values[1] = Float8GetDatum(mc_chi2_sf(lr_ind, 1));
+	values[1] = Float8GetDatum(rg_chisq_sf(lr_ind, 1));
 	values[2] = Float8GetDatum(lr_cc);
-	values[3] = Float8GetDatum(mc_chi2_sf(lr_cc, 2));
+	values[3] = Float8GetDatum(rg_chisq_sf(lr_cc, 2));
 	PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls));
 }

@@ -6,132 +6,10 @@
  * market_backtest.c, which also own every buffer passed in.
  */
 #include "market_core.h"
+#include "normal.h"
 
 #include <math.h>
 #include <stdlib.h>
-
-#define MC_SQRT_2PI 2.50662827463100050242	/* sqrt(2 pi) */
-
-/* ---- normal distribution ---- */
-
-double
-mc_norm_pdf(double x)
-{
-	return exp(-0.5 * x * x) / MC_SQRT_2PI;
-}
-
-double
-mc_norm_cdf(double x)
-{
-	return 0.5 * erfc(-x / M_SQRT2);
-}
-
-/*
- * Rational approximation of the normal quantile for p <= 0.5 (relative error about
- * 1e-9), in the form published by P. J. Acklam: a central piece on (0.02425, 0.5] and a
- * tail piece in sqrt(-2 log p) below it.
- */
-static double
-norm_quantile_rough(double p)
-{
-	static const double a[6] = {
-		-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-		1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00
-	};
-	static const double b[5] = {
-		-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-		6.680131188771972e+01, -1.328068155288572e+01
-	};
-	static const double c[6] = {
-		-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-		-2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00
-	};
-	static const double d[4] = {
-		7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
-		3.754408661907416e+00
-	};
-	double		q,
-				r;
-
-	if (p < 0.02425)
-	{
-		q = sqrt(-2.0 * log(p));
-		return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-			((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
-	}
-	q = p - 0.5;
-	r = q * q;
-	return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
-		(((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0);
-}
-
-/*
- * The normal quantile: the rough value refined by Halley steps on Phi(x) - p, with Phi
- * through erfc so the lower tail keeps its relative accuracy.  The upper half is
- * mirrored (1 - p is exact there), so the refinement always works in the lower tail.
- */
-double
-mc_norm_quantile(double p)
-{
-	double		x;
-	int			i;
-
-	if (!(p > 0.0 && p < 1.0))
-		return NAN;
-	if (p > 0.5)
-		return -mc_norm_quantile(1.0 - p);
-	if (p == 0.5)
-		return 0.0;
-
-	x = norm_quantile_rough(p);
-	for (i = 0; i < 2; i++)
-	{
-		double		e = mc_norm_cdf(x) - p;
-		double		u = e * MC_SQRT_2PI * exp(0.5 * x * x);
-
-		x = x - u / (1.0 + 0.5 * x * u);
-	}
-	return x;
-}
-
-/*
- * Chi-square upper tail for integer df: Q(df/2, x/2) of the regularised upper
- * incomplete gamma function, built up from Q(1/2, y) = erfc(sqrt(y)) or Q(1, y) = e^-y
- * with Q(a + 1, y) = Q(a, y) + y^a e^-y / Gamma(a + 1).
- */
-double
-mc_chi2_sf(double x, int df)
-{
-	double		y,
-				a,
-				q,
-				term;
-
-	if (df < 1)
-		return NAN;
-	if (!(x > 0.0))
-		return 1.0;
-	y = 0.5 * x;
-	if (df % 2 == 1)
-	{
-		a = 0.5;
-		q = erfc(sqrt(y));
-		term = exp(-y + 0.5 * log(y)) / tgamma(1.5);	/* y^(1/2) e^-y / Gamma(3/2) */
-	}
-	else
-	{
-		a = 1.0;
-		q = exp(-y);
-		term = y * exp(-y);		/* y e^-y / Gamma(2) */
-	}
-	while (a < 0.5 * df)
-	{
-		q += term;
-		a += 1.0;
-		term *= y / a;
-	}
-	return q > 1.0 ? 1.0 : q;
-}
 
 /*
  * Binomial distribution function by summing the mass function in log space.  Terms
@@ -479,13 +357,13 @@ moments_sigma(const McMoments *m)
 double
 mc_var_gaussian(const McMoments *m, double confidence)
 {
-	return -(m->mean - moments_sigma(m) * mc_norm_quantile(confidence));
+	return -(m->mean - moments_sigma(m) * rg_norm_quantile(confidence));
 }
 
 double
 mc_es_gaussian(const McMoments *m, double confidence)
 {
-	return -m->mean + moments_sigma(m) * mc_norm_pdf(mc_norm_quantile(confidence)) /
+	return -m->mean + moments_sigma(m) * rg_norm_pdf(rg_norm_quantile(confidence)) /
 		(1.0 - confidence);
 }
 
@@ -493,7 +371,7 @@ double
 mc_var_cornish_fisher(const McMoments *m, double confidence)
 {
 	double		sigma = moments_sigma(m);
-	double		z = -mc_norm_quantile(confidence);
+	double		z = -rg_norm_quantile(confidence);
 	double		s,
 				k,
 				zcf;

@@ -1,8 +1,9 @@
 /*
  * market_core.h
  *		Pure computations behind riskguard's market-risk functions: order statistics by
- *		selection, mergeable moments, the normal distribution, chi-square and binomial
- *		tails, backtest statistics, and the covariance checks of parametric VaR.
+ *		selection, mergeable moments, binomial tails, backtest statistics, and the
+ *		covariance checks of parametric VaR.  The normal distribution and chi-square
+ *		tails come from normal.h, shared with the credit statistics.
  *
  * Nothing here includes postgres.h: callers validate their inputs and own the memory,
  * so these functions can be unit-tested and fuzzed on their own.
@@ -14,19 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- normal distribution, chi-square and binomial ---- */
-
-/* Standard normal density. */
-extern double mc_norm_pdf(double x);
-
-/* Standard normal distribution function, through erfc (accurate in the far tails). */
-extern double mc_norm_cdf(double x);
-
-/* Inverse of mc_norm_cdf for 0 < p < 1, to full double precision. */
-extern double mc_norm_quantile(double p);
-
-/* Upper tail P(X > x) of a chi-square distribution with a positive integer df. */
-extern double mc_chi2_sf(double x, int df);
+/* ---- binomial ---- */
 
 /* P(X <= k) for X ~ Binomial(n, p), 0 <= k <= n, 0 < p < 1. */
 extern double mc_binom_cdf(int64_t k, int64_t n, double p);
