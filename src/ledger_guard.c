@@ -9,7 +9,6 @@
 
 #include "commands/trigger.h"
 #include "fmgr.h"
-#include "utils/inval.h"
 #include "utils/rel.h"
 
 #include "rg_errors.h"
@@ -40,21 +39,5 @@ rg_ledger_append_only(PG_FUNCTION_ARGS)
 					  op, RelationGetRelationName(td->tg_relation)),
 			 "Correct a transfer with a reversing transfer; complete a pending one with riskguard.post_pending or riskguard.void_pending.",
 			 "ledger table \"%s\" is append-only", RelationGetRelationName(td->tg_relation));
-	return PointerGetDatum(NULL);
-}
-
-PG_FUNCTION_INFO_V1(rg_ledger_config_changed);
-
-/* AFTER ... FOR EACH STATEMENT on pool_flow and reserve_rule: invalidate the caches */
-Datum
-rg_ledger_config_changed(PG_FUNCTION_ARGS)
-{
-	TriggerData *td = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("riskguard configuration trigger must be called as a trigger")));
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
 	return PointerGetDatum(NULL);
 }

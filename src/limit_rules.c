@@ -841,22 +841,3 @@ rg_limit_match(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(delta);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
-
-PG_FUNCTION_INFO_V1(rg_config_changed);
-
-/*
- * Trigger on configuration tables: a relcache invalidation of the table, sent to every
- * backend when the transaction commits, so their caches of it are rebuilt.
- */
-Datum
-rg_config_changed(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function can only be called as a trigger")));
-	CacheInvalidateRelcache(trigdata->tg_relation);
-	return PointerGetDatum(NULL);
-}

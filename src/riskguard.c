@@ -13,10 +13,12 @@
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
+#include "commands/trigger.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/rel.h"
 
 #include "riskguard.h"
@@ -102,4 +104,25 @@ rg_check_library_version(PG_FUNCTION_ARGS)
 						RISKGUARD_VERSION, expected),
 				 errhint("Install the riskguard library built from the same sources as the SQL scripts, then restart the server.")));
 	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(rg_config_changed);
+
+/*
+ * riskguard._config_changed(): statement trigger on a configuration table (flows,
+ * reserve rules, limit rules, models, ...).  It queues a relcache invalidation of the
+ * table, which every backend receives when the change commits (this one at once), so
+ * their compiled caches of it are rebuilt before the next use.
+ */
+Datum
+rg_config_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function can only be called as a trigger")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
 }

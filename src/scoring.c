@@ -882,22 +882,3 @@ rg_score_row(PG_FUNCTION_ARGS)
 	tuple = heap_modify_tuple_by_cols(tuple, desc, NOUT, cols, values, nulls);
 	return PointerGetDatum(tuple);
 }
-
-PG_FUNCTION_INFO_V1(rg_credit_model_changed);
-
-/*
- * riskguard._credit_model_changed(): statement trigger on credit_model; every backend's
- * cache of compiled models is dropped when the change commits (this backend's at once).
- */
-Datum
-rg_credit_model_changed(PG_FUNCTION_ARGS)
-{
-	TriggerData *td = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("riskguard._credit_model_changed() must be called as a trigger")));
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
-	return PointerGetDatum(NULL);
-}

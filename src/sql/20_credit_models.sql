@@ -30,16 +30,9 @@ REVOKE ALL ON TABLE riskguard.credit_model FROM PUBLIC;
 GRANT SELECT ON TABLE riskguard.credit_model TO riskguard_admin;
 
 -- every change to the models drops the compiled models cached by every backend
-CREATE FUNCTION riskguard._credit_model_changed()
-RETURNS trigger
-AS 'MODULE_PATHNAME', 'rg_credit_model_changed'
-LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION riskguard._credit_model_changed() IS
-  'statement trigger on riskguard.credit_model: invalidates the per-backend caches of compiled models';
-REVOKE ALL ON FUNCTION riskguard._credit_model_changed() FROM PUBLIC;
 CREATE TRIGGER credit_model_changed
   AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON riskguard.credit_model
-  FOR EACH STATEMENT EXECUTE FUNCTION riskguard._credit_model_changed();
+  FOR EACH STATEMENT EXECUTE FUNCTION riskguard._config_changed();
 
 CREATE TYPE riskguard.credit_score AS (
   model    text,

@@ -19,7 +19,7 @@ SELECT columns_are('riskguard', 'transfer', ARRAY['id', 'debit_account', 'credit
 SELECT has_trigger('riskguard', 'transfer', 'transfer_check', 'the transfer trigger');
 CREATE TEMP TABLE ledger_functions (name) AS
 VALUES ('_account_guard'), ('_account_id'), ('_append_only'), ('_complete_pending'), ('_insert_transfer'),
-       ('_ledger_config_changed'), ('_transfer_before_insert'), ('hold_transfer'), ('ledger_digest'),
+       ('_config_changed'), ('_transfer_before_insert'), ('hold_transfer'), ('ledger_digest'),
        ('open_account'), ('post_pending'), ('post_transfer'), ('reconcile'), ('verify_ledger'), ('void_pending');
 SELECT is((SELECT count(DISTINCT p.proname)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
             WHERE n.nspname = 'riskguard' AND p.proname IN (SELECT name FROM ledger_functions)), 15,
