@@ -86,8 +86,8 @@ rg_psql -d postgres -c "CREATE DATABASE restored"
 export PGDATABASE=restored
 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -f "$dir/all.sql" >"$dir/restore.log" 2>&1
 rc=$?
-is "$rc" "0" "the dump restores into the fresh cluster without errors"
 [ "$rc" = 0 ] && grep -q 'ERROR' "$dir/restore.log" && rc=1
+is "$rc" "0" "the dump restores into the fresh cluster without errors"
 [ "$rc" = 0 ] || grep -m 5 ERROR "$dir/restore.log" | sed 's/^/# /'
 is "$(sql_value 'SELECT riskguard.key_check_value()' -d postgres -c 'CREATE EXTENSION IF NOT EXISTS riskguard' | tail -n 1)" \
 	"$(sql_value 'SELECT riskguard.key_check_value()' -p "$src_port" -h "$src_host" -d "$src")" \
@@ -102,6 +102,17 @@ is "$(sql_value "SELECT count(*) FILTER (WHERE NOT ok) || '/' || count(*) FROM r
 	"the restored ledger verifies, all 7 accounts"
 like "$(sql_value "SELECT ok::text || ' ' || detail FROM riskguard.verify_audit()")" '^true .*chain intact' \
 	"the restored audit chain verifies"
+
+# the custom format, restored by two parallel jobs, gives the same database
+"$PGBIN/pg_dump" -Fc -d "$src" -p "$src_port" -h "$src_host" -f "$dir/all.dump"
+rg_psql -d postgres -c "CREATE DATABASE restored_fc"
+"$PGBIN/pg_restore" -j 2 -d restored_fc "$dir/all.dump" >"$dir/restore_fc.log" 2>&1
+is "$?" "0" "a custom-format dump restores with pg_restore -j 2 without errors"
+differ=$(for k in "${!Q[@]}"; do [ "$(sql_value "${Q[$k]}" -d restored_fc 2>&1)" = "${BEFORE[$k]}" ] || echo "$k"; done | sort | tr '\n' ' ')
+is "$differ" "" "... with the same balances, chains, rules, counters, changes, models, scores and envelopes"
+is "$(sql_value "$plain" -U dr_reader -d restored_fc 2>&1)" "$plain_before" "... and the same plaintexts"
+is "$(sql_value "SELECT (SELECT count(*) FILTER (WHERE NOT ok) FROM riskguard.verify_ledger()) || '/' || (SELECT count(*) FILTER (WHERE NOT ok) FROM riskguard.verify_audit())" -d restored_fc)" \
+	"0/0" "... and both chains verify"
 
 # --- and everything keeps working
 like "$(sql_error "SELECT riskguard.post_transfer('inv:zhang', 'bor:li', 8000000, 'disburse', 'loan L-3')")" \
