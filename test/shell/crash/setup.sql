@@ -53,14 +53,33 @@ DECLARE
   bor text := 'bor:' || (1 + floor(random() * 6))::int;
   tid bigint;
   cid bigint;
+  hid bigint;
 BEGIN
   IF r < 0.10 THEN
     tid := riskguard.post_transfer('custody', bor, (100000 * (1 + floor(random() * 10)))::bigint, 'deposit');
-  ELSIF r < 0.45 THEN
+  ELSIF r < 0.40 THEN
     tid := riskguard.post_transfer(inv, bor, (100000 * (1 + floor(random() * 40)))::bigint, 'disburse');
-  ELSIF r < 0.72 THEN
+  ELSIF r < 0.65 THEN
     tid := riskguard.post_transfer(bor, inv, (100000 * (1 + floor(random() * 20)))::bigint, 'repay_principal');
-  ELSIF r < 0.85 THEN
+  ELSIF r < 0.72 THEN
+    -- a two-phase loan: held now (the borrowing cap counts it now), completed later
+    tid := riskguard.hold_transfer(inv, bor, (100000 * (1 + floor(random() * 40)))::bigint, 'disburse');
+  ELSIF r < 0.78 THEN
+    SELECT t.id INTO hid FROM riskguard.transfer t
+     WHERE t.status = 'pending' AND t.pending_id IS NULL
+     ORDER BY t.id LIMIT 1 OFFSET floor(random() * 4)::int;
+    IF hid IS NULL THEN
+      RETURN 'R none';
+    END IF;
+    r := random();
+    IF r < 0.4 THEN
+      tid := riskguard.post_pending(hid);
+    ELSIF r < 0.7 THEN
+      tid := riskguard.post_pending(hid, (SELECT t.amount / 2 FROM riskguard.transfer t WHERE t.id = hid));
+    ELSE
+      tid := riskguard.void_pending(hid);
+    END IF;
+  ELSIF r < 0.86 THEN
     tid := riskguard.post_transfer(bor, 'platform:fees', (1000 * (1 + floor(random() * 50)))::bigint, 'fee');
   ELSE
     tid := riskguard.post_transfer(inv, 'inv:' || (1 + (i + 1) % 4), (100000 * (1 + floor(random() * 10)))::bigint, 'invest');
@@ -68,6 +87,7 @@ BEGIN
   cid := nextval('customers_id_seq');
   INSERT INTO customers (id, name, national_id) VALUES (cid, 'customer ' || cid, expected_national_id(cid));
   RETURN 'T ' || tid || ' C ' || cid;
-EXCEPTION WHEN SQLSTATE 'RG001' OR SQLSTATE 'RG003' THEN
+-- 55000: another client completed the same hold first
+EXCEPTION WHEN SQLSTATE 'RG001' OR SQLSTATE 'RG003' OR SQLSTATE '55000' THEN
   RETURN 'R ' || SQLSTATE;
 END $$;
