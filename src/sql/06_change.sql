@@ -32,6 +32,8 @@ CREATE TABLE riskguard.change_request (
 COMMENT ON TABLE riskguard.change_request IS
   'proposed, approved and rejected changes to control tables';
 SELECT pg_catalog.pg_extension_config_dump('riskguard.change_request', '');
+-- and its identity sequence, or a restored database would reuse the dumped ids
+SELECT pg_catalog.pg_extension_config_dump('riskguard.change_request_id_seq', '');
 REVOKE ALL ON riskguard.change_request FROM PUBLIC;
 GRANT SELECT ON riskguard.change_request TO riskguard_admin, riskguard_approver;
 
