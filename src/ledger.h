@@ -11,6 +11,7 @@
 #include "access/htup.h"
 #include "executor/tuptable.h"
 #include "utils/relcache.h"
+#include "access/skey.h"
 #include "utils/snapshot.h"
 
 /* fund pools, in the order of the riskguard.fund_pool enum */
@@ -124,6 +125,10 @@ typedef struct LedgerRow
  */
 extern bool ledger_lock_row(Relation rel, Relation idx, Snapshot snap, int64 key,
 							LedgerRow *row);
+
+/* the same for a row found by equality on the leading columns of any unique index */
+extern bool ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys,
+									int nkeys, LedgerRow *row);
 
 /* replace the locked row's columns where repl[i] is set, maintaining indexes */
 extern void ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl);

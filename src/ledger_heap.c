@@ -30,17 +30,25 @@
 bool
 ledger_lock_row(Relation rel, Relation idx, Snapshot snap, int64 key, LedgerRow *row)
 {
+	ScanKeyData skey;
+
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
+	return ledger_lock_row_by_keys(rel, idx, snap, &skey, 1, row);
+}
+
+bool
+ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys,
+						LedgerRow *row)
+{
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
-	ScanKeyData skey;
 	bool		found;
 	TM_Result	res;
 	TM_FailureData tmfd;
 	ItemPointerData tid;
 
-	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
-	scan = index_beginscan(rel, idx, snap, 1, 0);
-	index_rescan(scan, &skey, 1, NULL, 0);
+	scan = index_beginscan(rel, idx, snap, nkeys, 0);
+	index_rescan(scan, keys, nkeys, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
 	if (!found)

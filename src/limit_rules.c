@@ -12,6 +12,13 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "utils/fmgroids.h"
+#include "utils/snapmgr.h"
+#include "utils/rel.h"
+#include "access/stratnum.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "common/int.h"
@@ -33,6 +40,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "ledger.h"
 #include "limit_rules.h"
 #include "rg_errors.h"
 
@@ -86,6 +94,8 @@ static LimitRule *rules = NULL;
 static int	nrules = 0;
 static bool rules_valid = false;
 static Oid	rules_relid = InvalidOid;
+static Oid	counter_relid = InvalidOid;
+static Oid	counter_pkey = InvalidOid;
 
 /* counter updates of one transfer go in one statement; plans by number of rows */
 #define MAX_BATCH 16
@@ -231,6 +241,13 @@ load_rules(void)
 
 	nsp = get_namespace_oid("riskguard", false);
 	rules_relid = get_relname_relid("limit_rule", nsp);
+	counter_relid = get_relname_relid("limit_counter", nsp);
+	{
+		Relation	crel = table_open(counter_relid, AccessShareLock);
+
+		counter_pkey = RelationGetPrimaryKeyIndex(crel);
+		table_close(crel, AccessShareLock);
+	}
 
 	ret = SPI_execute("SELECT id, name, subject, owner_kind, owner, kinds, release_kinds, "
 					  "direction, metric, threshold, currency, action, valid_from, valid_to "
@@ -447,6 +464,71 @@ cmp_hits(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->period, y->period);
 }
 
+/*
+ * The fast path: add the deltas to counters that already exist by direct heap access
+ * (find by primary key, lock FOR NO KEY UPDATE as the newest version, update), in the
+ * hits' order.  Hits whose counter does not exist yet are moved to the front and
+ * their number returned, for the SQL upsert, which handles concurrent creation.
+ */
+static int
+counters_add_existing(CounterHit *hits, int n)
+{
+	Relation	rel = table_open(counter_relid, RowExclusiveLock);
+	Relation	idx = index_open(counter_pkey, RowExclusiveLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Snapshot	snap;
+	int			nmissing = 0;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+	bool		repl[6] = {false, false, false, true, true, true};
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+	Assert(desc->natts == 6);
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	for (int i = 0; i < n; i++)
+	{
+		CounterHit *h = &hits[i];
+		ScanKeyData keys[3];
+		LedgerRow	row = {0};
+		bool		isnull;
+		int64		used,
+					transfers;
+
+		ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(h->rule->id));
+		ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+							   idx->rd_indcollation[1], F_TEXTEQ, CStringGetTextDatum(h->subject));
+		ScanKeyEntryInitialize(&keys[2], 0, 3, BTEqualStrategyNumber, InvalidOid,
+							   idx->rd_indcollation[2], F_TEXTEQ, CStringGetTextDatum(h->period));
+		if (!ledger_lock_row_by_keys(rel, idx, snap, keys, 3, &row))
+		{
+			CounterHit	tmp = hits[nmissing];
+
+			hits[nmissing++] = *h;
+			*h = tmp;
+			continue;
+		}
+		used = DatumGetInt64(heap_getattr(row.tuple, 4, desc, &isnull));
+		transfers = DatumGetInt64(heap_getattr(row.tuple, 5, desc, &isnull));
+		h->before = used;
+		if (pg_add_s64_overflow(used, h->delta, &used) ||
+			pg_add_s64_overflow(transfers, 1, &transfers))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("usage of limit \"%s\" for %s \"%s\" is out of range",
+							h->rule->name, subject_names[h->rule->subject], h->subject)));
+		values[3] = Int64GetDatum(used);
+		values[4] = Int64GetDatum(transfers);
+		values[5] = TimestampTzGetDatum(now);
+		ledger_update_row(&row, values, nulls, repl);
+		ledger_release_row(&row);
+	}
+	UnregisterSnapshot(snap);
+	index_close(idx, RowExclusiveLock);
+	table_close(rel, RowExclusiveLock);
+	return nmissing;
+}
+
 /* add each hit's delta to its counter in one statement; set each hit's usage before */
 static void
 counters_add(CounterHit *hits, int n)
@@ -609,7 +691,13 @@ limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void 
 			}
 		qsort(hits, ncounted, sizeof(CounterHit), cmp_hits);
 		if (ncounted > 0)
+			ncounted = counters_add_existing(hits, ncounted);
+		/* counters new in this window: created (or met concurrently) by the upsert */
+		if (ncounted > 0)
+		{
+			qsort(hits, ncounted, sizeof(CounterHit), cmp_hits);
 			counters_add(hits, ncounted);
+		}
 	}
 
 	/* the checks, in rule order for a stable choice of the rule that refuses */
