@@ -38,6 +38,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -911,7 +912,10 @@ PG_FUNCTION_INFO_V1(rg_ledger_transfer_trigger);
 /*
  * BEFORE INSERT FOR EACH ROW on riskguard.transfer.  The checks run as the table's
  * owner, so a role needs only INSERT on riskguard.transfer to post transfers; the
- * transfer records the role that wrote it.
+ * transfer records the role that wrote it.  While they run as the owner, search_path is
+ * pinned to pg_catalog, pg_temp (as a SECURITY DEFINER function's SET clause would), so
+ * that no function, operator, type or domain the writer put on its own search_path can
+ * be reached by the queries the checks run.
  */
 Datum
 rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
@@ -921,6 +925,7 @@ rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
 	MemoryContext rowctx;
 	Oid			save_user;
 	int			save_sec;
+	int			save_nestlevel;
 	char	   *created_by;
 	HeapTuple volatile result = NULL;
 
@@ -945,6 +950,10 @@ rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
 	created_by = acting_user ? pstrdup(acting_user) : GetUserNameFromId(save_user, false);
 	SetUserIdAndSecContext(td->tg_relation->rd_rel->relowner,
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	/* undone below, or by the (sub)transaction's abort on error */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -957,6 +966,7 @@ rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
 		SetUserIdAndSecContext(save_user, save_sec);
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(true, save_nestlevel);
 	MemoryContextSwitchTo(callerctx);
 	MemoryContextDelete(rowctx);
 	return PointerGetDatum(result);
