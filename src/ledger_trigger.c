@@ -30,6 +30,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/int.h"
@@ -907,6 +908,9 @@ restored_row(TriggerData *td)
 	return true;
 }
 
+/* the search_path the checks run under, as a SECURITY DEFINER function's would */
+#define PINNED_SEARCH_PATH "pg_catalog, pg_temp"
+
 PG_FUNCTION_INFO_V1(rg_ledger_transfer_trigger);
 
 /*
@@ -926,6 +930,7 @@ rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
 	Oid			save_user;
 	int			save_sec;
 	int			save_nestlevel;
+	bool		pin_path;
 	char	   *created_by;
 	HeapTuple volatile result = NULL;
 
@@ -950,10 +955,17 @@ rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
 	created_by = acting_user ? pstrdup(acting_user) : GetUserNameFromId(save_user, false);
 	SetUserIdAndSecContext(td->tg_relation->rd_rel->relowner,
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	/* undone below, or by the (sub)transaction's abort on error */
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	/*
+	 * Undone below, or by the (sub)transaction's abort on error.  Callers that pinned it
+	 * already (post_transfer and the other SQL functions) skip the cost of setting it.
+	 */
+	pin_path = strcmp(namespace_search_path, PINNED_SEARCH_PATH) != 0;
+	save_nestlevel = pin_path ? NewGUCNestLevel() : 0;
+	if (pin_path)
+	{
+		(void) set_config_option("search_path", PINNED_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -966,7 +978,8 @@ rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
 		SetUserIdAndSecContext(save_user, save_sec);
 	}
 	PG_END_TRY();
-	AtEOXact_GUC(true, save_nestlevel);
+	if (pin_path)
+		AtEOXact_GUC(true, save_nestlevel);
 	MemoryContextSwitchTo(callerctx);
 	MemoryContextDelete(rowctx);
 	return PointerGetDatum(result);
