@@ -30,6 +30,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/int.h"
@@ -38,6 +39,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -906,12 +908,18 @@ restored_row(TriggerData *td)
 	return true;
 }
 
+/* the search_path the checks run under, as a SECURITY DEFINER function's would */
+#define PINNED_SEARCH_PATH "pg_catalog, pg_temp"
+
 PG_FUNCTION_INFO_V1(rg_ledger_transfer_trigger);
 
 /*
  * BEFORE INSERT FOR EACH ROW on riskguard.transfer.  The checks run as the table's
  * owner, so a role needs only INSERT on riskguard.transfer to post transfers; the
- * transfer records the role that wrote it.
+ * transfer records the role that wrote it.  While they run as the owner, search_path is
+ * pinned to pg_catalog, pg_temp (as a SECURITY DEFINER function's SET clause would), so
+ * that no function, operator, type or domain the writer put on its own search_path can
+ * be reached by the queries the checks run.
  */
 Datum
 rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
@@ -921,6 +929,8 @@ rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
 	MemoryContext rowctx;
 	Oid			save_user;
 	int			save_sec;
+	int			save_nestlevel;
+	bool		pin_path;
 	char	   *created_by;
 	HeapTuple volatile result = NULL;
 
@@ -945,6 +955,17 @@ rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
 	created_by = acting_user ? pstrdup(acting_user) : GetUserNameFromId(save_user, false);
 	SetUserIdAndSecContext(td->tg_relation->rd_rel->relowner,
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	/*
+	 * Undone below, or by the (sub)transaction's abort on error.  Callers that pinned it
+	 * already (post_transfer and the other SQL functions) skip the cost of setting it.
+	 */
+	pin_path = strcmp(namespace_search_path, PINNED_SEARCH_PATH) != 0;
+	save_nestlevel = pin_path ? NewGUCNestLevel() : 0;
+	if (pin_path)
+	{
+		(void) set_config_option("search_path", PINNED_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -957,6 +978,8 @@ rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
 		SetUserIdAndSecContext(save_user, save_sec);
 	}
 	PG_END_TRY();
+	if (pin_path)
+		AtEOXact_GUC(true, save_nestlevel);
 	MemoryContextSwitchTo(callerctx);
 	MemoryContextDelete(rowctx);
 	return PointerGetDatum(result);

@@ -320,7 +320,7 @@ prepare_plans(void)
 		Oid			types[5] = {TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID};
 		SPIPlanPtr	p = SPI_prepare("INSERT INTO riskguard.alert "
 									"(rule, severity, owner, account, transfer_id, detail) "
-									"VALUES ($1, 'medium', $2, $3, $4, $5::jsonb)", 5, types);
+									"VALUES ($1, 'medium', $2, $3, $4, $5::pg_catalog.jsonb)", 5, types);
 
 		if (p == NULL)
 			elog(ERROR, "could not prepare limit alert: %s", SPI_result_code_string(SPI_result));
@@ -787,7 +787,7 @@ party_by_code(const char *code, RgLimitParty *p, char **currency)
 	TupleDesc	desc;
 	bool		isnull;
 
-	ret = SPI_execute_with_args("SELECT id, code, owner, owner_kind, currency::text "
+	ret = SPI_execute_with_args("SELECT id, code, owner, owner_kind, currency::pg_catalog.text "
 								"FROM riskguard.account WHERE code OPERATOR(pg_catalog.=) $1",
 								1, &type, &arg, NULL, true, 1);
 	if (ret != SPI_OK_SELECT)

@@ -24,6 +24,7 @@ AS 'MODULE_PATHNAME', 'rg_refuse_change'
 LANGUAGE C;
 COMMENT ON FUNCTION riskguard._refuse_change() IS
   'trigger: refuses UPDATE, DELETE and TRUNCATE of an append-only table (RG004)';
+REVOKE ALL ON FUNCTION riskguard._refuse_change() FROM PUBLIC;
 
 CREATE TRIGGER audit_log_append_only
   BEFORE UPDATE OR DELETE ON riskguard.audit_log

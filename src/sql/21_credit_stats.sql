@@ -409,3 +409,34 @@ COMMENT ON FUNCTION riskguard._brier_trans(float8[], float8, boolean) IS
   'brier transition: count and sum of squared errors';
 COMMENT ON FUNCTION riskguard._brier_combine(float8[], float8[]) IS 'brier combine';
 COMMENT ON FUNCTION riskguard._brier_final(float8[]) IS 'brier final';
+
+-- The aggregates' support functions are not an API: an aggregate checks EXECUTE on them
+-- for its owner, not for the caller, so PUBLIC keeps the aggregates without them.
+REVOKE ALL ON FUNCTION
+  riskguard._fit_logistic_trans(internal, boolean, float8[]),
+  riskguard._fit_logistic_combine(internal, internal),
+  riskguard._fit_logistic_serial(internal),
+  riskguard._fit_logistic_deserial(bytea, internal),
+  riskguard._fit_logistic_final(internal),
+  riskguard._pairs_combine(internal, internal),
+  riskguard._pairs_serial(internal),
+  riskguard._pairs_deserial(bytea, internal),
+  riskguard._score_pairs_trans(internal, float8, boolean),
+  riskguard._auc_final(internal),
+  riskguard._ks_final(internal),
+  riskguard._pd_pairs_trans(internal, float8, boolean),
+  riskguard._pd_pairs_trans(internal, float8, boolean, int),
+  riskguard._hosmer_lemeshow_final(internal),
+  riskguard._woe_pairs_trans(internal, float8, boolean),
+  riskguard._woe_pairs_trans(internal, float8, boolean, int),
+  riskguard._woe_pairs_trans(internal, float8, boolean, int, float8),
+  riskguard._woe_bins_final(internal),
+  riskguard._woe_categories_trans(internal, text, boolean),
+  riskguard._woe_categories_combine(internal, internal),
+  riskguard._woe_categories_serial(internal),
+  riskguard._woe_categories_deserial(bytea, internal),
+  riskguard._woe_categories_final(internal),
+  riskguard._brier_trans(float8[], float8, boolean),
+  riskguard._brier_combine(float8[], float8[]),
+  riskguard._brier_final(float8[])
+FROM PUBLIC;

@@ -327,3 +327,30 @@ AS 'MODULE_PATHNAME', 'rg_market_stress_loss'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION riskguard.stress_loss(float8[], float8[]) IS
   'loss of a portfolio under a scenario: minus the sum of exposure times shocked return, factor by factor';
+
+-- The aggregates' support functions are not an API: an aggregate checks EXECUTE on them
+-- for its owner, not for the caller, so PUBLIC keeps the aggregates without them.
+REVOKE ALL ON FUNCTION
+  riskguard._hist_trans(internal, float8, float8),
+  riskguard._hist_combine(internal, internal),
+  riskguard._hist_serial(internal),
+  riskguard._hist_deserial(bytea, internal),
+  riskguard._var_historical_final(internal),
+  riskguard._es_historical_final(internal),
+  riskguard._moments2_trans(float8[], float8, float8),
+  riskguard._moments2_combine(float8[], float8[]),
+  riskguard._var_gaussian_final(float8[]),
+  riskguard._es_gaussian_final(float8[]),
+  riskguard._moments4_trans(float8[], float8, float8),
+  riskguard._moments4_combine(float8[], float8[]),
+  riskguard._var_cornish_fisher_final(float8[]),
+  riskguard._ewma_trans(float8[], float8, float8),
+  riskguard._ewma_final(float8[]),
+  riskguard._christoffersen_trans(float8[], boolean, float8),
+  riskguard._christoffersen_final(float8[]),
+  riskguard._hhi_trans(float8[], float8),
+  riskguard._hhi_combine(float8[], float8[]),
+  riskguard._hhi_final(float8[]),
+  riskguard._drawdown_trans(float8[], float8),
+  riskguard._drawdown_final(float8[])
+FROM PUBLIC;
