@@ -232,7 +232,7 @@ rg_raise_alert(PG_FUNCTION_ARGS)
 						PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)),
 						PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3),
 						PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4),
-						PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5)));
+						PG_ARGISNULL(5) ? NULL : DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(5))));
 	SPI_finish();
 	PG_RETURN_INT64(id);
 }
@@ -492,7 +492,7 @@ json_num(StringInfo s, const char *key, double v)
 {
 	json_key(s, key);
 	if (isfinite(v))
-		appendStringInfo(s, "%.6g", v);
+		appendStringInfo(s, "%.15g", v);
 	else
 		appendStringInfoString(s, "null");
 }
@@ -530,6 +530,7 @@ refuse(const AlertRule *r, const RgLimitTransfer *t, const char *why)
 	rf.amount = t->amount;
 	rf.currency = t->currency;
 	rf.kind = t->kind;
+	rf.reference = t->reference;
 	rf.rule = r->name;
 	rf.sqlerrcode = ERRCODE_RG_BLOCKED_BY_ALERT;
 	rf.reason = psprintf("%s: %s", msg, why);

@@ -640,6 +640,7 @@ check_limits(LedgerPosting *p)
 	t.kind = p->kind;
 	t.amount = p->amount;
 	t.transfer_id = p->id;
+	t.reference = p->reference;
 	t.at = p->created_at;
 	rg_limits_enforce(&t);
 }
@@ -656,6 +657,7 @@ check_alert_rules(LedgerPosting *p)
 	t.kind = p->kind;
 	t.amount = p->amount;
 	t.transfer_id = p->id;
+	t.reference = p->reference;
 	t.at = p->created_at;
 	rg_alerts_check(&t);
 }

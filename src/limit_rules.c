@@ -473,6 +473,7 @@ record_refusal(const LimitRule *r, const RgLimitTransfer *t, const char *msg, co
 	rf.amount = t->amount;
 	rf.currency = t->currency;
 	rf.kind = t->kind;
+	rf.reference = t->reference;
 	rf.rule = r->name;
 	rf.sqlerrcode = ERRCODE_RG_LIMIT_EXCEEDED;
 	rf.reason = psprintf("%s: %s", msg, detail);
