@@ -536,7 +536,7 @@ refuse(const AlertRule *r, const RgLimitTransfer *t, const char *why)
 	rf.reason = psprintf("%s: %s", msg, why);
 	rg_recorder_enqueue(&rf);
 	rg_error(ERRCODE_RG_BLOCKED_BY_ALERT, why,
-			 "An analyst reviews the alert rule's findings; the attempt is recorded in riskguard.rejected_attempt.",
+			 "The rule is in riskguard.alert_rule; while the recorder runs, the attempt is recorded in riskguard.rejected_attempt.",
 			 "%s", msg);
 }
 

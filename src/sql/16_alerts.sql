@@ -122,7 +122,7 @@ REVOKE ALL ON FUNCTION riskguard._reconciliation_alert(riskguard.reconciliation)
 -- Refuse a rule proposal with a message that names the bad field.
 CREATE FUNCTION riskguard._validate_alert_rule(action text, payload jsonb)
 RETURNS void
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -155,12 +155,20 @@ BEGIN
           OR pg_catalog.jsonb_array_length(payload -> 'kinds') OPERATOR(pg_catalog.=) 0) THEN
     RAISE EXCEPTION 'alert rule kinds must be a non-empty array of transfer kinds, or null for all' USING ERRCODE = '22023';
   END IF;
+  IF kind IS NULL AND action OPERATOR(pg_catalog.=) 'update' THEN
+    -- an update that keeps the kind (or the params): check against the rule as it is
+    SELECT r.kind, COALESCE(p, r.params) INTO kind, p FROM riskguard.alert_rule r
+     WHERE r.id::text OPERATOR(pg_catalog.=) (payload ->> 'id');
+  ELSIF action OPERATOR(pg_catalog.=) 'update' AND p IS NULL THEN
+    SELECT r.params INTO p FROM riskguard.alert_rule r
+     WHERE r.id::text OPERATOR(pg_catalog.=) (payload ->> 'id');
+  END IF;
   IF kind IS NULL THEN
-    -- an update that keeps the kind: the params cannot be checked against it here
-    IF p IS NOT NULL AND pg_catalog.jsonb_typeof(p) OPERATOR(pg_catalog.<>) 'object' THEN
-      RAISE EXCEPTION 'alert rule params must be a JSON object' USING ERRCODE = '22023';
+    IF action OPERATOR(pg_catalog.=) 'insert' THEN
+      RAISE EXCEPTION 'an alert rule needs a kind' USING ERRCODE = '22023',
+        HINT = 'Kinds are velocity, amount_anomaly, structuring, limit_near, reconciliation_shortfall and dormant_reactivation.';
     END IF;
-    RETURN;
+    RETURN;   -- an update of no rule: applying it reports that
   END IF;
   IF p IS NULL THEN
     p := '{}';

@@ -2,7 +2,7 @@
 -- at proposal time, and a flood of alerts that does not stop transfers
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(63);
+SELECT plan(65);
 
 CREATE ROLE mon_maker;   GRANT riskguard_admin TO mon_maker;
 CREATE ROLE mon_checker; GRANT riskguard_approver TO mon_checker;
@@ -216,8 +216,13 @@ SELECT is((SELECT count(*)::int FROM riskguard.alert WHERE rule = 'burst_block')
 SELECT is((SELECT debits_posted FROM riskguard.account WHERE code = 'w:blk'), 2000::bigint, 'the balance is untouched');
 SELECT lives_ok($$SELECT riskguard.post_transfer('w:blk', 'w:sink', 1000, 'p2p')$$, 'other kinds still pass');
 
--- a rule switched off applies no more
+-- a rule switched off applies no more; changes are checked against the rule's kind
 SET SESSION AUTHORIZATION mon_maker;
+SELECT throws_ok($$SELECT riskguard.propose_change('alert_rule', 'update',
+                   jsonb_build_object('id', (SELECT id FROM riskguard.alert_rule WHERE name = 'burst'), 'params', '{"max_count": 3}'::jsonb), NULL)$$,
+                 '22023', 'a velocity rule needs a window', 'an update of the params is checked against the rule''s kind');
+SELECT throws_ok($$SELECT riskguard.propose_change('alert_rule', 'insert', '{"name": "b", "params": {}, "likelihood": 1, "impact": 1}', NULL)$$,
+                 '22023', 'an alert rule needs a kind', 'a rule without a kind');
 SELECT riskguard.propose_change('alert_rule', 'update',
   jsonb_build_object('id', (SELECT id FROM riskguard.alert_rule WHERE name = 'burst_block'), 'active', false), 'pause');
 RESET SESSION AUTHORIZATION;
