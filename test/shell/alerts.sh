@@ -9,7 +9,8 @@ set -u
 . "$RG_TOP/test/shell/tap.sh"
 
 db=alerts_shell
-rg_psql -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+rg_psql -d postgres -c "DROP DATABASE IF EXISTS $db" -c "DROP ROLE IF EXISTS al_maker" \
+	-c "DROP ROLE IF EXISTS al_checker" -c "CREATE DATABASE $db" >/dev/null
 export PGDATABASE=$db
 log=$RG_WORK/main/server.log
 
@@ -148,12 +149,15 @@ out=$("$PGBIN/pgbench" -n -f "$script" -c 8 -j 4 -t 250 2>&1)
 is "$?" "0" "the flood runs without a client error"
 is "$(sql_value "SELECT count(*) FROM riskguard.transfer WHERE kind = 'flood'")" "2000" "all 2000 transfers posted"
 is "$(sql_value "SELECT count(*) FROM riskguard.alert WHERE rule = 'every_transfer'")" "2000" "each with its alert"
+is "$(sql_value "SELECT n FROM riskguard.alert_state WHERE rule_id = (SELECT id FROM riskguard.alert_rule WHERE name = 'every_transfer')")" \
+	"2000" "the rule's window count, updated by 8 clients at once, lost none"
 
 rg_psql -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1 || sleep 2
 rg_psql -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null
 
 # ---- without shared_preload_libraries
 alt=$RG_WORK/alerts_nopreload
+rm -rf "$alt"
 rg_cluster_init "$alt" >/dev/null && rg_cluster_start "$alt" >/dev/null
 rg_psql -d postgres <<'SQL' >/dev/null
 CREATE EXTENSION riskguard;
