@@ -5,10 +5,11 @@
  * Rules live in riskguard.alert_rule and are compiled into a per-backend cache that a
  * relcache invalidation of the rule table (sent by riskguard._config_changed when a
  * change commits) throws away.  What a rule remembers between transfers lives in
- * riskguard.alert_state, one row per (rule, subject), changed with one
- * INSERT ... ON CONFLICT DO UPDATE per rule and transfer: that takes the row lock, so
- * concurrent transfers of one owner serialise on it, and a transfer that rolls back
- * leaves no trace in it.  The ledger is never scanned per transfer.
+ * riskguard.alert_state, one row per (rule, subject), changed with one UPDATE per rule and
+ * transfer (an INSERT ... ON CONFLICT DO UPDATE for a subject's first transfer): that
+ * takes the row lock, so concurrent transfers of one owner serialise on it, and a
+ * transfer that rolls back leaves no trace in it.  The ledger is never scanned per
+ * transfer.
  *
  *	velocity				count and sum of an owner's transfers within a window that
  *							opens with the first transfer after the previous one closed
@@ -119,9 +120,16 @@ static int	nusages = 0;
 static int	maxusages = 0;
 
 static SPIPlanPtr alert_plan = NULL;
-static SPIPlanPtr window_plan = NULL;
-static SPIPlanPtr anomaly_plan = NULL;
-static SPIPlanPtr activity_plan = NULL;
+typedef struct StatePlan
+{
+	SPIPlanPtr	update;
+	SPIPlanPtr	upsert;
+} StatePlan;
+
+static StatePlan window_plan;
+static StatePlan anomaly_plan;
+static StatePlan activity_plan;
+static SPIPlanPtr activity_pair_plan = NULL;
 static SPIPlanPtr once_plan = NULL;
 
 static void
@@ -402,51 +410,89 @@ load_rules(void)
 	rules_valid = true;
 }
 
+/*
+ * Each state change has two plans with the same parameters and RETURNING list: an UPDATE
+ * of the existing row (the usual case, and the cheaper statement), and an
+ * INSERT ... ON CONFLICT DO UPDATE for the first transfer of a subject (or one that
+ * races another session's first).
+ */
+static void
+prepare_state_plan(StatePlan *sp, const char *insert_cols, const char *insert_values,
+				   const char *set, const char *returning, int nargs, Oid *types)
+{
+	if (sp->update != NULL)
+		return;
+	sp->upsert = keep_plan(psprintf("INSERT INTO riskguard.alert_state AS s (rule_id, subject, %s) "
+									"VALUES ($1, $2, %s) ON CONFLICT (rule_id, subject) DO UPDATE SET %s "
+									"RETURNING %s", insert_cols, insert_values, set, returning),
+						   nargs, types);
+	sp->update = keep_plan(psprintf("UPDATE riskguard.alert_state AS s SET %s "
+									"WHERE s.rule_id OPERATOR(pg_catalog.=) $1 AND s.subject OPERATOR(pg_catalog.=) $2 "
+									"RETURNING %s", set, returning),
+						   nargs, types);
+}
+
+/* apply a state change; the row as it is afterwards is SPI_tuptable->vals[0] */
+static void
+exec_state_plan(const StatePlan *sp, Datum *values)
+{
+	int			ret = SPI_execute_plan(sp->update, values, NULL, false, 1);
+
+	if (ret == SPI_OK_UPDATE_RETURNING && SPI_processed == 1)
+		return;
+	ret = SPI_execute_plan(sp->upsert, values, NULL, false, 1);
+	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not update alert rule state");
+}
+
 static void
 prepare_plans(void)
 {
-	if (window_plan == NULL)
 	{
 		Oid			types[5] = {INT4OID, TEXTOID, TIMESTAMPTZOID, INT8OID, FLOAT8OID};
 
 		/* OPERATOR() syntax binds all operators alike: parenthesise every step */
 #define IN_WINDOW "s.window_start OPERATOR(pg_catalog.>) ($3 OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $5))"
-		window_plan = keep_plan(
-								"INSERT INTO riskguard.alert_state AS s (rule_id, subject, window_start, n, total, last_at) "
-								"VALUES ($1, $2, $3, 1, $4, $3) ON CONFLICT (rule_id, subject) DO UPDATE SET "
-								"window_start = CASE WHEN " IN_WINDOW " THEN s.window_start ELSE $3 END, "
-								"n = CASE WHEN " IN_WINDOW " THEN s.n OPERATOR(pg_catalog.+) 1 ELSE 1 END, "
-								"total = CASE WHEN " IN_WINDOW " THEN s.total OPERATOR(pg_catalog.+) $4 ELSE $4 END, "
-								"last_at = $3 RETURNING n, total, window_start", 5, types);
+		prepare_state_plan(&window_plan, "window_start, n, total, last_at", "$3, 1, $4, $3",
+						   "window_start = CASE WHEN " IN_WINDOW " THEN s.window_start ELSE $3 END, "
+						   "n = CASE WHEN " IN_WINDOW " THEN s.n OPERATOR(pg_catalog.+) 1 ELSE 1 END, "
+						   "total = CASE WHEN " IN_WINDOW " THEN s.total OPERATOR(pg_catalog.+) $4 ELSE $4 END, "
+						   "last_at = $3", "s.n, s.total, s.window_start", 5, types);
 #undef IN_WINDOW
 	}
-	if (anomaly_plan == NULL)
 	{
 		Oid			types[4] = {INT4OID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID};
 
 		/* Welford: n' = n + 1, mean' = mean + (x - mean) / n', m2' = m2 + (x - mean)(x - mean') */
 #define DELTA "($4 OPERATOR(pg_catalog.-) s.mean)"
 #define NEW_MEAN "(s.mean OPERATOR(pg_catalog.+) (" DELTA " OPERATOR(pg_catalog./) (s.n OPERATOR(pg_catalog.+) 1)))"
-		anomaly_plan = keep_plan(
-								 "INSERT INTO riskguard.alert_state AS s (rule_id, subject, n, mean, m2, last_at) "
-								 "VALUES ($1, $2, 1, $4, 0, $3) ON CONFLICT (rule_id, subject) DO UPDATE SET "
-								 "n = s.n OPERATOR(pg_catalog.+) 1, "
-								 "mean = " NEW_MEAN ", "
-								 "m2 = s.m2 OPERATOR(pg_catalog.+) (" DELTA " OPERATOR(pg_catalog.*) "
-								 "($4 OPERATOR(pg_catalog.-) " NEW_MEAN ")), "
-								 "last_at = $3 RETURNING s.n, s.mean, s.m2", 4, types);
+		prepare_state_plan(&anomaly_plan, "n, mean, m2, last_at", "1, $4, 0, $3",
+						   "n = s.n OPERATOR(pg_catalog.+) 1, "
+						   "mean = " NEW_MEAN ", "
+						   "m2 = s.m2 OPERATOR(pg_catalog.+) (" DELTA " OPERATOR(pg_catalog.*) "
+						   "($4 OPERATOR(pg_catalog.-) " NEW_MEAN ")), "
+						   "last_at = $3", "s.n, s.mean, s.m2", 4, types);
 #undef NEW_MEAN
 #undef DELTA
 	}
-	if (activity_plan == NULL)
 	{
 		Oid			types[3] = {INT4OID, TEXTOID, TIMESTAMPTZOID};
 
-		activity_plan = keep_plan(
-								  "INSERT INTO riskguard.alert_state AS s (rule_id, subject, n, last_at) "
-								  "VALUES ($1, $2, 1, $3) ON CONFLICT (rule_id, subject) DO UPDATE SET "
-								  "window_start = s.last_at, n = s.n OPERATOR(pg_catalog.+) 1, last_at = $3 "
-								  "RETURNING s.window_start, s.n", 3, types);
+		prepare_state_plan(&activity_plan, "n, last_at", "1, $3",
+						   "window_start = s.last_at, n = s.n OPERATOR(pg_catalog.+) 1, last_at = $3",
+						   "s.window_start, s.n", 3, types);
+	}
+	if (activity_pair_plan == NULL)
+	{
+		Oid			types[4] = {INT4OID, TEXTOID, TIMESTAMPTZOID, TEXTOID};
+
+		/* both accounts of a transfer at once, locked in index order */
+		activity_pair_plan = keep_plan(
+									   "UPDATE riskguard.alert_state AS s "
+									   "SET window_start = s.last_at, n = s.n OPERATOR(pg_catalog.+) 1, last_at = $3 "
+									   "WHERE s.rule_id OPERATOR(pg_catalog.=) $1 "
+									   "AND s.subject OPERATOR(pg_catalog.=) ANY (ARRAY[$2, $4]) "
+									   "RETURNING s.subject, s.window_start", 4, types);
 	}
 	if (once_plan == NULL)
 	{
@@ -572,8 +618,7 @@ check_window(const AlertRule *r, const RgLimitTransfer *t, const RgLimitParty *p
 	v[2] = TimestampTzGetDatum(t->at);
 	v[3] = Int64GetDatum(t->amount);
 	v[4] = Float8GetDatum(r->window);
-	if (SPI_execute_plan(window_plan, v, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not update alert rule state");
+	exec_state_plan(&window_plan, v);
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	start = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
@@ -625,8 +670,7 @@ check_anomaly(const AlertRule *r, const RgLimitTransfer *t, const RgLimitParty *
 	v[1] = CStringGetTextDatum(party->owner);
 	v[2] = TimestampTzGetDatum(t->at);
 	v[3] = Float8GetDatum(x);
-	if (SPI_execute_plan(anomaly_plan, v, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not update alert rule state");
+	exec_state_plan(&anomaly_plan, v);
 	/* the state after this transfer joined; recover the state before it */
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) - 1;
 	if (n < r->min_history || n < 2)
@@ -655,31 +699,76 @@ check_anomaly(const AlertRule *r, const RgLimitTransfer *t, const RgLimitParty *
 				  INT64_FORMAT " transfers.", t->amount, t->currency, r->k, sd, party->owner, mean, n));
 }
 
-/* note activity on one side; on the outflow side, flag a long silence */
+/*
+ * Note activity on both owned accounts (one statement when both rows exist); flag the
+ * debited account's first outflow after a long silence.
+ */
 static void
-check_dormant(const AlertRule *r, const RgLimitTransfer *t, const RgLimitParty *party, bool outflow)
+check_dormant(const AlertRule *r, const RgLimitTransfer *t)
 {
-	Datum		v[3];
-	bool		isnull;
-	Datum		prev;
-	TimestampTz last;
+	const RgLimitParty *debit = t->debit.owner ? &t->debit : NULL;
+	const RgLimitParty *credit = t->credit.owner ? &t->credit : NULL;
+	char	   *dsub = NULL,
+			   *csub = NULL;
+	bool		dseen = false,
+				cseen = false,
+				has_prev = false,
+				isnull;
+	TimestampTz last = 0;
 	double		idle_days;
+	Datum		v[4];
 	StringInfoData d;
 
-	if (party->owner == NULL)
+	if (debit == NULL && credit == NULL)
 		return;
 	v[0] = Int32GetDatum(r->id);
-	v[1] = CStringGetTextDatum(psprintf("account %lld", (long long) party->account_id));
 	v[2] = TimestampTzGetDatum(t->at);
-	if (SPI_execute_plan(activity_plan, v, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not update alert rule state");
-	/* RETURNING s.* shows the row after the update: window_start is the activity before */
-	prev = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (isnull || !outflow || !kind_matches(r, t->kind))
+	if (debit)
+		dsub = psprintf("account %lld", (long long) debit->account_id);
+	if (credit)
+		csub = psprintf("account %lld", (long long) credit->account_id);
+	if (debit && credit)
+	{
+		v[1] = CStringGetTextDatum(dsub);
+		v[3] = CStringGetTextDatum(csub);
+		if (SPI_execute_plan(activity_pair_plan, v, NULL, false, 2) != SPI_OK_UPDATE_RETURNING)
+			elog(ERROR, "could not update alert rule state");
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			char	   *subject = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+			Datum		prev = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+
+			if (strcmp(subject, dsub) == 0)
+			{
+				dseen = true;
+				has_prev = !isnull;
+				last = isnull ? 0 : DatumGetTimestampTz(prev);
+			}
+			else
+				cseen = true;
+		}
+	}
+	if (debit && !dseen)
+	{
+		Datum		prev;
+
+		v[1] = CStringGetTextDatum(dsub);
+		exec_state_plan(&activity_plan, v);
+		/* RETURNING shows the row after the update: window_start is the activity before */
+		prev = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		has_prev = !isnull;
+		last = isnull ? 0 : DatumGetTimestampTz(prev);
+	}
+	if (credit && !cseen)
+	{
+		v[1] = CStringGetTextDatum(csub);
+		exec_state_plan(&activity_plan, v);
+	}
+
+	if (debit == NULL || !has_prev || !kind_matches(r, t->kind))
 		return;
 	if (r->currency && strcmp(r->currency, t->currency) != 0)
 		return;
-	last = DatumGetTimestampTz(prev);
 	idle_days = (double) (t->at - last) / (double) USECS_PER_DAY;
 	if (idle_days < r->days)
 		return;
@@ -690,8 +779,8 @@ check_dormant(const AlertRule *r, const RgLimitTransfer *t, const RgLimitParty *
 	json_num(&d, "days", r->days);
 	json_int(&d, "amount", t->amount);
 	json_str(&d, "currency", t->currency);
-	fire(r, t, party->owner, party->account_id, &d,
-		 psprintf("Account \"%s\" pays out after %.1f days without activity.", party->code, idle_days));
+	fire(r, t, debit->owner, debit->account_id, &d,
+		 psprintf("Account \"%s\" pays out after %.1f days without activity.", debit->code, idle_days));
 }
 
 static void
@@ -754,8 +843,7 @@ rg_alerts_check(const RgLimitTransfer *t)
 		CHECK_FOR_INTERRUPTS();
 		if (r->kind == KIND_DORMANT_REACTIVATION)
 		{
-			check_dormant(r, t, &t->debit, true);
-			check_dormant(r, t, &t->credit, false);
+			check_dormant(r, t);
 			continue;
 		}
 		if (!kind_matches(r, t->kind))
