@@ -16,6 +16,8 @@ OBJS = \
 	src/rootkey.o \
 	src/audit.o \
 	src/limit_rules.o \
+	src/alert.o \
+	src/recorder.o \
 	src/model_spec.o \
 	src/scoring_core.o \
 	src/scoring.o \

@@ -18,8 +18,8 @@
  *		   transfer posted or voided;
  *		7. the provision transfer, posted through this same trigger.
  *
- * Between steps 4 and 5 the limits count the transfer (limit_rules.c); alert rules are to
- * run there too, as one call on the LedgerPosting.  Account rows are read and written by direct heap access (ledger_heap.c);
+ * Between steps 4 and 5 the limits count the transfer (limit_rules.c), then the alert
+ * rules see it (alert.c), as one call on the LedgerPosting.  Account rows are read and written by direct heap access (ledger_heap.c);
  * the configuration comes from the per-backend cache (ledger_cache.c).  Each call works
  * in its own memory context, deleted on return, so a session's memory does not grow
  * with the number of transfers.
@@ -46,6 +46,7 @@
 #include "utils/timestamp.h"
 
 #include "ledger.h"
+#include "alert.h"
 #include "ledger_hash.h"
 #include "limit_rules.h"
 #include "rg_errors.h"
@@ -641,8 +642,26 @@ check_limits(LedgerPosting *p)
 	t.kind = p->kind;
 	t.amount = p->amount;
 	t.transfer_id = p->id;
+	t.reference = p->reference;
 	t.at = p->created_at;
 	rg_limits_enforce(&t);
+}
+
+/* evaluate the alert rules; RG007 when a blocking rule fires */
+static void
+check_alert_rules(LedgerPosting *p)
+{
+	RgLimitTransfer t;
+
+	limit_party(p->debit, &t.debit);
+	limit_party(p->credit, &t.credit);
+	t.currency = p->debit->currency;
+	t.kind = p->kind;
+	t.amount = p->amount;
+	t.transfer_id = p->id;
+	t.reference = p->reference;
+	t.at = p->created_at;
+	rg_alerts_check(&t);
 }
 
 /* ---------- step 5: reserve provisioning ---------- */
@@ -848,7 +867,10 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 
 	/* limits: a transfer counts once, when it is created; its completion does not */
 	if (!p.has_pending_id)
+	{
 		check_limits(&p);
+		check_alert_rules(&p);
+	}
 
 	/* 5. reserve provisioning */
 	plan_provision(&p);

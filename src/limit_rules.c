@@ -40,8 +40,10 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "alert.h"
 #include "ledger.h"
 #include "limit_rules.h"
+#include "recorder.h"
 #include "rg_errors.h"
 
 typedef enum LimitSubject
@@ -101,7 +103,6 @@ static Oid	counter_pkey = InvalidOid;
 #define MAX_BATCH 16
 static SPIPlanPtr upsert_plans[MAX_BATCH + 1];
 static SPIPlanPtr usage_plan = NULL;
-static SPIPlanPtr alert_plan = NULL;
 
 static void
 limits_relcache_callback(Datum arg, Oid relid)
@@ -314,18 +315,6 @@ prepare_plans(void)
 			elog(ERROR, "could not prepare limit usage lookup: %s", SPI_result_code_string(SPI_result));
 		SPI_keepplan(p);
 		usage_plan = p;
-	}
-	if (alert_plan == NULL)
-	{
-		Oid			types[5] = {TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID};
-		SPIPlanPtr	p = SPI_prepare("INSERT INTO riskguard.alert "
-									"(rule, severity, owner, account, transfer_id, detail) "
-									"VALUES ($1, 'medium', $2, $3, $4, $5::pg_catalog.jsonb)", 5, types);
-
-		if (p == NULL)
-			elog(ERROR, "could not prepare limit alert: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		alert_plan = p;
 	}
 }
 
@@ -613,9 +602,6 @@ record_alert(const LimitRule *r, const RgLimitTransfer *t, const RgLimitParty *p
 			 const char *subject, const char *period, int64 before, int64 delta)
 {
 	StringInfoData detail;
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	int			ret;
 
 	initStringInfo(&detail);
 	appendStringInfoString(&detail, "{\"source\": \"limit\", \"metric\": ");
@@ -630,19 +616,30 @@ record_alert(const LimitRule *r, const RgLimitTransfer *t, const RgLimitParty *p
 	escape_json(&detail, r->currency);
 	appendStringInfoChar(&detail, '}');
 
-	values[0] = CStringGetTextDatum(r->name);
-	if (party->owner)
-		values[1] = CStringGetTextDatum(party->owner);
-	else
-		nulls[1] = 'n';
-	values[2] = Int64GetDatum(party->account_id);
-	values[3] = Int64GetDatum(t->transfer_id);
-	if (t->transfer_id == 0)
-		nulls[3] = 'n';
-	values[4] = CStringGetTextDatum(detail.data);
-	ret = SPI_execute_plan(alert_plan, values, nulls, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "could not record limit alert: %s", SPI_result_code_string(ret));
+	/* recorded and sent with NOTIFY riskguard_alert like every alert */
+	rg_alert_raise(r->name, "medium", party->owner, party->account_id, t->transfer_id, detail.data);
+}
+
+/* queue a refused transfer for the recorder of refused attempts */
+static void
+record_refusal(const LimitRule *r, const RgLimitTransfer *t, const char *msg, const char *detail)
+{
+	RgRefusal	rf;
+
+	memset(&rf, 0, sizeof(rf));
+	rf.transfer_id = t->transfer_id;
+	rf.debit_account = t->debit.account_id;
+	rf.debit_code = t->debit.code;
+	rf.credit_account = t->credit.account_id;
+	rf.credit_code = t->credit.code;
+	rf.amount = t->amount;
+	rf.currency = t->currency;
+	rf.kind = t->kind;
+	rf.reference = t->reference;
+	rf.rule = r->name;
+	rf.sqlerrcode = ERRCODE_RG_LIMIT_EXCEEDED;
+	rf.reason = psprintf("%s: %s", msg, detail);
+	rg_recorder_enqueue(&rf);
 }
 
 static void
@@ -723,20 +720,29 @@ limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void 
 				report(arg, r->name, !(breach && r->reject), h->before, r->threshold);
 				continue;
 			}
+			if (r->metric != METRIC_PER_TRANSFER)
+				rg_alert_note_limit_usage(t, r->name, h->subject, h->period, h->party,
+										  h->before, after, r->threshold);
 			if (!breach)
 				continue;
 			if (r->reject)
-				rg_error(ERRCODE_RG_LIMIT_EXCEEDED,
-						 psprintf("Usage %s before this transfer is " INT64_FORMAT " %s; the transfer adds "
-								  INT64_FORMAT "; the threshold is " INT64_FORMAT ".",
-								  window_phrase(r, h->period), h->before, r->currency,
-								  r->metric == METRIC_DAILY_COUNT ? (int64) 1 : t->amount, r->threshold),
+			{
+				char	   *detail = psprintf("Usage %s before this transfer is " INT64_FORMAT " %s; the transfer adds "
+											  INT64_FORMAT "; the threshold is " INT64_FORMAT ".",
+											  window_phrase(r, h->period), h->before, r->currency,
+											  r->metric == METRIC_DAILY_COUNT ? (int64) 1 : t->amount, r->threshold);
+				char	   *msg = psprintf("transfer of " INT64_FORMAT " %s would exceed limit \"%s\" for %s \"%s\"",
+										   t->amount, t->currency, r->name, subject_names[r->subject], h->subject);
+
+				/* the attempt outlives the rollback through the recorder */
+				record_refusal(r, t, msg, detail);
+				rg_error(ERRCODE_RG_LIMIT_EXCEEDED, detail,
 						 r->metric == METRIC_DAILY_COUNT
 						 ? "The count resets at midnight in riskguard.timezone."
 						 : psprintf("At most " INT64_FORMAT " more fits under this limit.",
 									Max(r->threshold - h->before, 0)),
-						 "transfer of " INT64_FORMAT " %s would exceed limit \"%s\" for %s \"%s\"",
-						 t->amount, t->currency, r->name, subject_names[r->subject], h->subject);
+						 "%s", msg);
+			}
 			record_alert(r, t, h->party, h->subject, h->period, h->before, h->delta);
 		}
 	SPI_finish();

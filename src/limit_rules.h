@@ -25,6 +25,7 @@ typedef struct RgLimitTransfer
 	const char *kind;
 	int64		amount;
 	int64		transfer_id;	/* 0 in a dry run */
+	const char *reference;		/* NULL when absent */
 	TimestampTz at;
 } RgLimitTransfer;
 

@@ -2,8 +2,9 @@
  * riskguard.c
  *		Module start-up and version reporting.
  *
- * _PG_init only calls each module's init.  Everything but encryption works without
- * shared_preload_libraries; the root key is read only when the library is preloaded.
+ * _PG_init only calls each module's init.  Everything but encryption and the recorder
+ * of refused attempts works without shared_preload_libraries; the root key is read and
+ * the recorder's shared memory reserved only when the library is preloaded.
  */
 #include "postgres.h"
 
@@ -22,7 +23,9 @@
 #include "utils/rel.h"
 
 #include "riskguard.h"
+#include "alert.h"
 #include "limit_rules.h"
+#include "recorder.h"
 #include "rootkey.h"
 
 PG_MODULE_MAGIC;
@@ -34,6 +37,8 @@ _PG_init(void)
 {
 	rg_rootkey_init();
 	rg_limits_init();
+	rg_alerts_init();
+	rg_recorder_init();
 
 	MarkGUCPrefixReserved("riskguard");
 }

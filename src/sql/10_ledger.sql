@@ -352,6 +352,10 @@ BEGIN
                ELSE 'shortfall' END,
           SESSION_USER)
   RETURNING * INTO result;
+  IF result.status OPERATOR(pg_catalog.=) 'shortfall' THEN
+    -- the monitoring capability's reconciliation_shortfall rules
+    PERFORM riskguard._reconciliation_alert(result);
+  END IF;
   RETURN result;
 END
 $$;

@@ -24,6 +24,7 @@ SELECT c.oid, c.oid::regclass::text AS name, c.relkind, c.relowner, c.relacl,
 -- lost PUBLIC EXECUTE.
 CREATE TEMP TABLE public_allowed (fn text PRIMARY KEY, reason text NOT NULL);
 INSERT INTO public_allowed VALUES
+  ('riskguard.alert_severity(integer,integer)', 'pure mapping of likelihood x impact to a severity band; reads nothing'),
   ('riskguard.version()', 'the library version string; reads no data'),
   ('riskguard.error_codes()', 'the static catalogue of RG SQLSTATEs, for client error handling'),
   ('riskguard.audit_hash(bytea, bigint, timestamptz, text, text, text, jsonb)',
