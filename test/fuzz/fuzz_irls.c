@@ -6,7 +6,7 @@
  *		Invariants: the status is one of the three, within the iteration cap; a singular
  *		design names a column that exists; a converged fit has finite coefficients and
  *		standard errors and a log-likelihood no worse than the intercept-only model's;
- *		the moment sums only save a pass, so both ways agree.
+ *		the fit from the moment sums is as well-formed.
  */
 #include <math.h>
 #include <stdio.h>
@@ -90,8 +90,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				&info2);
 	FUZZ_CHECK(info2.status == RG_IRLS_OK || info2.status == RG_IRLS_NOT_CONVERGED ||
 			   info2.status == RG_IRLS_SINGULAR);
-	if (!(opts & 2) && info.status == RG_IRLS_SINGULAR)
-		FUZZ_CHECK(info2.status == RG_IRLS_SINGULAR);
+	FUZZ_CHECK(info2.iterations >= 0 && info2.iterations <= RG_IRLS_MAX_ITER);
+
+	/*
+	 * Both ways must not be held to the same verdict: the start's information matrix is
+	 * w X'X from the sums or sum(w x x') from the rows, equal but for rounding, and a
+	 * design conditioned at the edge of the singularity tolerance (regressions/irls/:
+	 * one value near 1e84) falls on either side of it.
+	 */
 
 	free(rows);
 	free(work);
