@@ -58,6 +58,7 @@ for name in ${FUZZ_ONLY:-$(fuzz_names)}; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	execs=${execs:-0}
 	total=$((total + execs))
+	echo "# fuzz_$name: $execs executions, $(sed -n 's/^stat::new_units_added: *//p' "$log" | tail -n 1) new inputs, exit $rc"
 	if [ "$rc" -eq 0 ]; then
 		echo "ok $((TAP_N += 1)) - fuzz_$name: $execs executions in ${seconds}s, no crash"
 	else
