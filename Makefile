@@ -5,6 +5,9 @@
 #   make demo                   the demo on sample data in a throw-away cluster
 #   make bench [BENCH=name]     benchmarks, as ratios against a baseline measured in the same run
 #   make installcheck           pg_regress suites against an already running server
+#   make test SANITIZE=1        the same, with the extension built under UBSan
+#   make stress                 the slow suites in test/stress/ (fuzzing, ...)
+#   make fuzz                   build the libFuzzer harnesses of test/fuzz/
 
 EXTENSION = riskguard
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" riskguard.control)
@@ -59,7 +62,44 @@ include $(PGXS)
 $(DATA_built): $(SQL_PIECES) riskguard.control
 	cat $(SQL_PIECES) | sed 's/@EXTVERSION@/$(EXTVERSION)/g' > $@
 
-.PHONY: test demo bench deps
+# ---- hardening: sanitizer builds and fuzz harnesses ----
+# SANITIZE=1 builds the extension with UndefinedBehaviorSanitizer (any report aborts);
+# test/run then scans the server logs for reports.  The objects remember which way they
+# were built, so switching rebuilds them.
+RG_FLAVOUR := $(if $(SANITIZE),ubsan,plain)
+ifneq ($(SANITIZE),)
+PG_CFLAGS += -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SHLIB_LINK += -fsanitize=undefined
+endif
+src/.flavour: FORCE
+	@echo $(RG_FLAVOUR) | cmp -s - $@ || echo $(RG_FLAVOUR) >$@
+$(OBJS): src/.flavour
+FORCE:
+
+# Each test/fuzz/fuzz_NAME.c is linked with the pure-C cores it exercises.
+FUZZ_CC ?= clang-14
+FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -Isrc
+FUZZ_NAMES = $(patsubst test/fuzz/fuzz_%.c,%,$(wildcard test/fuzz/fuzz_*.c))
+FUZZ_BINS = $(addprefix test/fuzz/bin/fuzz_,$(FUZZ_NAMES))
+FUZZ_SRC_envelope = src/envelope.c
+FUZZ_SRC_model_spec = src/model_spec.c src/scoring_core.c test/fuzz/json_tree.c
+FUZZ_SRC_market = src/market_core.c
+FUZZ_SRC_credit_stats = src/credit_stats_core.c src/normal.c
+FUZZ_SRC_irls = src/irls.c
+FUZZ_SRC_ledger_hash = src/ledger_hash.c
+FUZZ_LIBS = -lsodium -lm
+fuzz: $(FUZZ_BINS)
+.SECONDEXPANSION:
+test/fuzz/bin/fuzz_%: test/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(wildcard src/*.h test/fuzz/*.h)
+	@mkdir -p test/fuzz/bin
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS)
+EXTRA_CLEAN += test/fuzz/bin src/.flavour
+
+.PHONY: test demo bench deps stress fuzz FORCE
+stress:
+	test/run stress
+
 test:
 	test/run test
 

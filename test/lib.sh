@@ -29,6 +29,24 @@ rg_make_install() {
 		|| { cat "$root/build.log" >&2; echo "riskguard: build failed" >&2; return 1; }
 	PGBIN=$root/usr/lib/postgresql/$PGVER/bin
 	export PGBIN
+	if [ -n "${SANITIZE:-}" ]; then rg_sanitize_server "$PGBIN"; fi
+}
+
+# rg_sanitize_server BINDIR: make the private copy's postgres run with the sanitizer
+# options (the extension is built with SANITIZE=1 and brings its UBSan runtime), so that
+# every cluster any test starts has them.  A report aborts the backend and lands in the
+# server's log, which test/run scans.  (Preloading the ASan runtime into Debian's
+# postgres deadlocks in glibc's bindtextdomain at startup, so ASan runs on the pure-C
+# cores through the fuzz harnesses instead; see README, "Memory safety".)
+rg_sanitize_server() {
+	local bin=$1
+	mv "$bin/postgres" "$bin/postgres.bin"
+	cat >"$bin/postgres" <<'SH'
+#!/bin/sh
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+exec "$(dirname "$0")/postgres.bin" "$@"
+SH
+	chmod 755 "$bin/postgres"
 }
 
 # rg_free_port: a TCP port nobody listens on (the socket is a Unix one, but the
