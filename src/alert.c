@@ -48,6 +48,7 @@
 #include "alert.h"
 #include "recorder.h"
 #include "rg_errors.h"
+#include "riskguard.h"
 
 /* below NOTIFY's payload limit of BLCKSZ - NAMEDATALEN - 128 bytes */
 #define ALERT_PAYLOAD_MAX 7900
@@ -296,24 +297,6 @@ forget_limit_usage(void)
 
 /* ---------- the rule cache ---------- */
 
-static char **
-text_array(Datum d, int *n)
-{
-	ArrayType  *arr = DatumGetArrayTypeP(d);
-	Datum	   *elems;
-	bool	   *nulls;
-	char	  **out;
-	int			count = 0;
-
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
-	out = palloc(sizeof(char *) * Max(*n, 1));
-	for (int i = 0; i < *n; i++)
-		if (!nulls[i])
-			out[count++] = TextDatumGetCString(elems[i]);
-	*n = count;
-	return out;
-}
-
 static void
 load_rules(void)
 {
@@ -372,7 +355,7 @@ load_rules(void)
 		if (isnull)
 			r->nkinds = -1;
 		else
-			r->kinds = text_array(d, &r->nkinds);
+			r->kinds = rg_text_array_cstrings(d, &r->nkinds);
 		r->severity = SPI_getvalue(tup, desc, 5);
 		r->block = strcmp(SPI_getvalue(tup, desc, 6), "block") == 0;
 		r->outflow = strcmp(SPI_getvalue(tup, desc, 7), "inflow") != 0;
@@ -400,7 +383,7 @@ load_rules(void)
 		if (isnull)
 			r->nlimits = -1;
 		else
-			r->limits = text_array(d, &r->nlimits);
+			r->limits = rg_text_array_cstrings(d, &r->nlimits);
 		GET(19);
 		r->days = isnull ? 0 : DatumGetFloat8(d);
 #undef GET

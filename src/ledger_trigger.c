@@ -630,38 +630,18 @@ limit_party(const LedgerAccount *acc, RgLimitParty *party)
 	party->owner_kind = acc->owner_kind;
 }
 
-/* count the transfer against the limits that apply; RG001 on a breach */
+/* the transfer as limits and alert rules see it */
 static void
-check_limits(LedgerPosting *p)
+rule_view(LedgerPosting *p, RgLimitTransfer *t)
 {
-	RgLimitTransfer t;
-
-	limit_party(p->debit, &t.debit);
-	limit_party(p->credit, &t.credit);
-	t.currency = p->debit->currency;
-	t.kind = p->kind;
-	t.amount = p->amount;
-	t.transfer_id = p->id;
-	t.reference = p->reference;
-	t.at = p->created_at;
-	rg_limits_enforce(&t);
-}
-
-/* evaluate the alert rules; RG007 when a blocking rule fires */
-static void
-check_alert_rules(LedgerPosting *p)
-{
-	RgLimitTransfer t;
-
-	limit_party(p->debit, &t.debit);
-	limit_party(p->credit, &t.credit);
-	t.currency = p->debit->currency;
-	t.kind = p->kind;
-	t.amount = p->amount;
-	t.transfer_id = p->id;
-	t.reference = p->reference;
-	t.at = p->created_at;
-	rg_alerts_check(&t);
+	limit_party(p->debit, &t->debit);
+	limit_party(p->credit, &t->credit);
+	t->currency = p->debit->currency;
+	t->kind = p->kind;
+	t->amount = p->amount;
+	t->transfer_id = p->id;
+	t->reference = p->reference;
+	t->at = p->created_at;
 }
 
 /* ---------- step 5: reserve provisioning ---------- */
@@ -865,11 +845,17 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 	/* 4. balance constraints */
 	check_balances(&p);
 
-	/* limits: a transfer counts once, when it is created; its completion does not */
+	/*
+	 * limits (RG001 past a reject limit), then alert rules (RG007 from a blocking
+	 * rule): a transfer counts once, when it is created; its completion does not
+	 */
 	if (!p.has_pending_id)
 	{
-		check_limits(&p);
-		check_alert_rules(&p);
+		RgLimitTransfer t;
+
+		rule_view(&p, &t);
+		rg_limits_enforce(&t);
+		rg_alerts_check(&t);
 	}
 
 	/* 5. reserve provisioning */

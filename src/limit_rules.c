@@ -45,6 +45,7 @@
 #include "limit_rules.h"
 #include "recorder.h"
 #include "rg_errors.h"
+#include "riskguard.h"
 
 typedef enum LimitSubject
 {
@@ -197,24 +198,6 @@ lookup_name(const char *s, const char *const *names, int n)
 	return -1;
 }
 
-static char **
-text_array_to_cstrings(Datum d, int *n)
-{
-	ArrayType  *arr = DatumGetArrayTypeP(d);
-	Datum	   *elems;
-	bool	   *nulls;
-	char	  **out;
-	int			count = 0;
-
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
-	out = palloc(sizeof(char *) * Max(*n, 1));
-	for (int i = 0; i < *n; i++)
-		if (!nulls[i])
-			out[count++] = TextDatumGetCString(elems[i]);
-	*n = count;
-	return out;
-}
-
 static char *
 getstr(HeapTuple tup, TupleDesc desc, int col)
 {
@@ -274,9 +257,9 @@ load_rules(void)
 		r->owner_kind = getstr(tup, desc, 4);
 		r->owner = getstr(tup, desc, 5);
 		d = SPI_getbinval(tup, desc, 6, &isnull);
-		r->kinds = isnull ? NULL : text_array_to_cstrings(d, &r->nkinds);
+		r->kinds = isnull ? NULL : rg_text_array_cstrings(d, &r->nkinds);
 		d = SPI_getbinval(tup, desc, 7, &isnull);
-		r->release_kinds = isnull ? NULL : text_array_to_cstrings(d, &r->nrelease);
+		r->release_kinds = isnull ? NULL : rg_text_array_cstrings(d, &r->nrelease);
 		s = getstr(tup, desc, 8);
 		r->outflow = (strcmp(s, "outflow") == 0);
 		r->metric = lookup_name(getstr(tup, desc, 9), metric_names, lengthof(metric_names));
