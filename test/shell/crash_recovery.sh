@@ -2,11 +2,14 @@
 # Crash and recovery under load.  A cluster of its own, with fsync, full_page_writes and
 # synchronous_commit ON (the other suites run with them off, which would prove nothing
 # here), runs clients posting transfers and two-phase holds through limits, an alerting
-# limit, a reserve rule and column encryption.  The server dies mid-load, by `pg_ctl stop -m immediate`
+# limit, alert rules (one recording, one blocking with RG007), a reserve rule and column
+# encryption; the cluster is preloaded, so the recorder writes refused attempts.  The server dies mid-load, by `pg_ctl stop -m immediate`
 # (CRASH_STOPS times) and by SIGKILL of one backend (the postmaster then reinitialises),
 # and after each restart: every transfer and customer row whose COMMIT a client saw is
 # there; no transfer is half applied; every limit counter equals the sum of its committed
-# transfers; verify_ledger() and verify_audit() are clean; the protected column decrypts.
+# transfers; verify_ledger() and verify_audit() are clean; the protected column decrypts;
+# every alert belongs to a committed transfer and the alert rules' state matches the
+# ledger; refused attempts are written once; the recorder runs again after the restart.
 #
 # The clients are psql sessions running BEGIN; SELECT crash_step() \gset; COMMIT; \echo
 # in a loop: a line reaches the client's file only after the server acknowledged COMMIT.
@@ -77,6 +80,7 @@ wait_ready() {	# the server accepts queries again (at most 60 s)
 
 total_acked=0
 total_refused=0
+server_started_before=-infinity
 check_round() {	# check_round LABEL
 	local label=$1 line k v
 	cat "$dir"/clients/*.out | awk '$1 == "T" { print $2 }' >"$dir/acked_transfers"
@@ -89,14 +93,19 @@ check_round() {	# check_round LABEL
 		-v cids="$dir/acked_customers" -f "$RG_TOP/test/shell/crash/check.sql" 2>&1)
 	echo "# $label: ${R[acked_transfers]:-?} transfers acknowledged so far, ${R[transfers]:-?} in the ledger," \
 		"${R[customers]:-?} customers, ${R[holds]:-?} holds (${R[holds_open]:-?} open), ${R[alerts]:-?} alerts," \
-		"${R[counters]:-?} limit counters"
+		"${R[counters]:-?} limit counters, ${R[velocity_alerts]:-?} velocity alerts," \
+		"${R[rejected]:-?} refused attempts recorded (${R[rejected_rg007]:-?} RG007)"
 	is "${R[missing_transfers]:-?}" "0" "$label: every acknowledged transfer is there"
 	is "${R[missing_customers]:-?}" "0" "$label: every acknowledged customer row is there"
 	is "${R[debits_minus_credits]:-?}" "0" "$label: debits equal credits"
 	is "${R[accounts_off]:-?}" "0" "$label: each account's posted and pending totals equal the sums of its transfers and open holds"
 	is "${R[holds_off]:-?}" "0" "$label: each completed hold has exactly one completion of its status, each open hold none"
 	is "${R[provisions_off]:-?}" "0" "$label: each fee has its reserve provision"
-	is "${R[alerts_off]:-?}" "0" "$label: each large disbursement has its alert, and no alert is orphaned"
+	is "${R[alerts_orphaned]:-?}" "0" "$label: every alert references a committed transfer"
+	is "${R[alerts_off]:-?}" "0" "$label: each large disbursement has its limit alert, and each limit alert its disbursement"
+	is "${R[velocity_off]:-?}" "0" "$label: the velocity rule's state and alerts equal the recount of each borrower's payments"
+	is "${R[state_bad]:-?}" "0" "$label: no alert rule state is negative or in the future"
+	is "${R[rejected_dup]:-?}/${R[rejected_committed]:-?}" "0/0" "$label: each refused attempt is recorded once, and none is a committed transfer"
 	is "${R[outstanding_off]:-?}/${R[daily_off]:-?}" "0/0" "$label: borrowing-cap and daily counters equal the sums of their transfers"
 	is "${R[counters_off]:-?}" "0" "$label: every limit counter equals riskguard's own recount"
 	is "${R[ledger_bad]:-?}/${R[audit_bad]:-?}" "0/0" "$label: verify_ledger() and verify_audit() are clean"
@@ -107,6 +116,22 @@ check_round() {	# check_round LABEL
 	total_transfers=${R[transfers]:-0}
 	total_customers=${R[customers]:-0}
 	total_holds=${R[holds]:-0}
+	total_alerts=${R[alerts]:-0}
+	total_velocity=${R[velocity_alerts]:-0}
+	total_rejected=${R[rejected]:-0}
+	total_rejected7=${R[rejected_rg007]:-0}
+	# the recorder starts again: a refusal after the restart is written within seconds
+	local probe="probe after $label" i seen=0
+	sql_error "SELECT riskguard.post_transfer('inv:1', 'bor:1', 30000000, 'disburse', '$probe')" >/dev/null
+	for i in $(seq 1 40); do
+		seen=$(sql_value "SELECT count(*) FROM riskguard.rejected_attempt WHERE reference = '$probe' AND sqlstate = 'RG001' AND server_started > '$server_started_before'")
+		[ "$seen" = 1 ] && break
+		sleep 0.25
+	done
+	is "$seen" "1" "$label: a refusal after the restart is recorded once, by the restarted server's recorder"
+	like "$(sql_value "SELECT state || ' ' || queued || ' ' || failed FROM riskguard.recorder_status")" '^(running|idle) 0 0$' \
+		"$label: recorder_status shows the recorder running (or done), nothing queued, nothing failed"
+	server_started_before=$(sql_value "SELECT max(server_started) FROM riskguard.rejected_attempt")
 }
 
 crashes=0
@@ -137,10 +162,10 @@ for kind in $(for _ in $(seq 1 "$stops"); do echo stop; done; for _ in $(seq 1 "
 		wait_ready
 	fi
 	ok "$label: the server is back" wait_ready
-	refused=$(cat "$dir"/clients/"$round"-*.out | grep -cE '^R RG00[13]' || true)
+	refused=$(cat "$dir"/clients/"$round"-*.out | grep -cE '^R RG00[137]' || true)
 	committed=$(cat "$dir"/clients/"$round"-*.out | grep -c '^T ' || true)
 	total_refused=$((total_refused + refused))
-	ok "$label: the clients were committing when the server died ($committed acknowledged, $refused refused by limits or balances)" \
+	ok "$label: the clients were committing when the server died ($committed acknowledged, $refused refused by limits, balances or the blocking rule)" \
 		test "$committed" -gt 0
 	recovery=$(tail -n +"$((log_mark + 1))" "$dir/server.log")
 	if [ "$kind" = stop ]; then
@@ -158,7 +183,8 @@ done
 echo "# survived $crashes crashes ($stops immediate stops, $kills backend kills);" \
 	"$total_acked acknowledged transfers checked, $total_transfers transfers ($total_holds holds) in the ledger," \
 	"$total_customers sealed customer rows," \
-	"$total_refused attempts refused by limits or balance constraints"
+	"$total_refused attempts refused by limits, balance constraints or the blocking rule" \
+	"($total_rejected recorded, $total_rejected7 of them RG007); $total_alerts alerts ($total_velocity from the velocity rule)"
 rg_cluster_stop "$dir"
 trap - EXIT
 done_testing

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # pg_dump of a database that uses every riskguard capability (test/shell/dump/setup.sql),
 # restored into a fresh cluster started with the same root key file: the same balances,
-# rules, models, scores, plaintexts, counters, change history and chain heads; both chains
-# verify; limits, scoring, encryption and maker-checker keep working.  Restarted with
+# rules, models, scores, plaintexts, counters, change history, alerts, alert rule state,
+# refused attempts and chain heads; both chains verify; limits, alert rules (recording and
+# blocking), scoring, encryption and maker-checker keep working.  Restarted with
 # another root key, the restored columns refuse to open (RG010).
 set -u
 . "$RG_TOP/test/lib.sh"
@@ -53,9 +54,22 @@ Q[scored_rows]="SELECT string_agg(format('%s %s %s %s %s %s', id, credit_score, 
 Q[score_sample]="SELECT to_jsonb(s)::text FROM riskguard.score('retail_logit', '{\"dti\": 0.3, \"delinquencies_2y\": 1, \"months_employed\": 30}') s"
 Q[key_metadata]="SELECT (SELECT string_agg(format('%s %s %s %s %s', id, \"table\"::text, \"column\", status, root_key_check), '; ' ORDER BY id) FROM riskguard.column_key) || ' | ' || (SELECT string_agg(format('%s %s %s', \"table\"::text, \"column\", blind_index_key_id), '; ' ORDER BY 1) FROM riskguard.protected_column)"
 Q[envelopes]="SELECT md5(string_agg(format('%s %s %s %s', id, national_id, encode(national_id_bidx, 'hex'), phone), ';' ORDER BY id)) FROM customers"
+Q[alert_rules]="SELECT string_agg(to_jsonb(r)::text, '; ' ORDER BY id) FROM riskguard.alert_rule r"
+Q[alerts]="SELECT string_agg(to_jsonb(a)::text, '; ' ORDER BY id) FROM riskguard.alert a"
+Q[alert_state]="SELECT string_agg(to_jsonb(s)::text, '; ' ORDER BY rule_id, subject) FROM riskguard.alert_state s"
+Q[rejected_attempts]="SELECT string_agg(to_jsonb(r)::text, '; ' ORDER BY id) FROM riskguard.rejected_attempt r"
 Q[market]="SELECT round(riskguard.var_historical(r, 0.99)::numeric, 10) || ' ' || round(riskguard.es_gaussian(r, 0.975)::numeric, 10) FROM (SELECT sin(i * 12.9898) * 0.02 AS r FROM generate_series(1, 500) i) s"
 plain="SELECT string_agg(format('%s %s %s', id, national_id, phone), '; ' ORDER BY id) FROM customers_decrypted"
 
+# the recorder writes the attempt refused in setup.sql in a transaction of its own
+for _ in $(seq 1 40); do
+	[ "$(sql_value "SELECT count(*) FROM riskguard.rejected_attempt" -d "$src")" = 1 ] && break
+	sleep 0.25
+done
+is "$(sql_value "SELECT rule || ' ' || sqlstate || ' ' || reference FROM riskguard.rejected_attempt" -d "$src")" \
+	"one_repayment_a_day RG007 L-1 #2" "the source holds the attempt the blocking rule refused"
+is "$(sql_value "SELECT string_agg(rule || ' ' || status, ', ' ORDER BY id) FROM riskguard.alert" -d "$src")" \
+	"withdrawal_sum acknowledged" "the source holds the withdrawal's alert, acknowledged"
 declare -A BEFORE
 for k in "${!Q[@]}"; do BEFORE[$k]=$(sql_value "${Q[$k]}" -d "$src"); done
 empty=$(for k in "${!Q[@]}"; do [ -n "${BEFORE[$k]}" ] || echo "$k"; done | sort | tr '\n' ' ')
@@ -94,7 +108,8 @@ is "$(sql_value 'SELECT riskguard.key_check_value()' -d postgres -c 'CREATE EXTE
 	"both clusters hold the same root key"
 
 for k in balances transfers digest audit_head limit_rules limit_counters reserve_rules pool_flows \
-	reconciliations changes models scored_rows score_sample key_metadata envelopes market; do
+	reconciliations changes models scored_rows score_sample key_metadata envelopes alert_rules alerts \
+	alert_state rejected_attempts market; do
 	is "$(sql_value "${Q[$k]}" 2>&1)" "${BEFORE[$k]}" "restored $k are the same"
 done
 is "$(sql_value "$plain" -U dr_reader 2>&1)" "$plain_before" "restored protected columns decrypt to the same plaintexts"
@@ -109,7 +124,7 @@ rg_psql -d postgres -c "CREATE DATABASE restored_fc"
 "$PGBIN/pg_restore" -j 2 -d restored_fc "$dir/all.dump" >"$dir/restore_fc.log" 2>&1
 is "$?" "0" "a custom-format dump restores with pg_restore -j 2 without errors"
 differ=$(for k in "${!Q[@]}"; do [ "$(sql_value "${Q[$k]}" -d restored_fc 2>&1)" = "${BEFORE[$k]}" ] || echo "$k"; done | sort | tr '\n' ' ')
-is "$differ" "" "... with the same balances, chains, rules, counters, changes, models, scores and envelopes"
+is "$differ" "" "... with the same balances, chains, rules, counters, changes, models, scores, envelopes, alerts and refused attempts"
 is "$(sql_value "$plain" -U dr_reader -d restored_fc 2>&1)" "$plain_before" "... and the same plaintexts"
 is "$(sql_value "SELECT (SELECT count(*) FILTER (WHERE NOT ok) FROM riskguard.verify_ledger()) || '/' || (SELECT count(*) FILTER (WHERE NOT ok) FROM riskguard.verify_audit())" -d restored_fc)" \
 	"0/0" "... and both chains verify"
@@ -124,6 +139,10 @@ is "$(sql_value "SELECT riskguard.headroom('cn_p2p_2016_individual_outstanding',
 for i in 1 2; do sql_value "SELECT riskguard.post_transfer('bor:li', 'custody:cmb', 1000, 'withdrawal', 'W-x$i')" >/dev/null; done
 like "$(sql_error "SELECT riskguard.post_transfer('bor:li', 'custody:cmb', 1000, 'withdrawal', 'W-x3')")" '^RG001: .*withdrawals_per_day' \
 	"the restored daily count refuses a fourth withdrawal today"
+is "$(sql_value "SELECT a.detail ->> 'count' || ' ' || (a.detail ->> 'sum') FROM riskguard.alert a JOIN riskguard.transfer t ON t.id = a.transfer_id WHERE a.rule = 'withdrawal_sum' AND t.reference = 'W-x1'")" \
+	"2 301000" "the restored alert rule fires on a new withdrawal, counting on from the dumped window"
+like "$(sql_error "SELECT riskguard.post_transfer('bor:li', 'inv:zhang', 1000, 'repay_principal', 'L-1 #3')")" '^RG007: .*one_repayment_a_day' \
+	"the restored blocking rule still refuses a second repayment (RG007)"
 before_res=$(sql_value "SELECT posted FROM riskguard.account_balance WHERE code = 'reserve:fund'")
 sql_value "SELECT riskguard.post_transfer('bor:hz.tea', 'platform:fees', 50000, 'fee', 'L-2 fee 2')" >/dev/null
 is "$(sql_value "SELECT posted FROM riskguard.account_balance WHERE code = 'reserve:fund'")" "$((before_res + 5000))" \

@@ -54,15 +54,53 @@ SELECT 'provisions_off',
            - (SELECT count(*) FROM riskguard.transfer WHERE kind = 'reserve_provision'))
      + abs((SELECT coalesce(sum(amount * 1000 / 10000), 0) FROM riskguard.transfer WHERE kind = 'fee')
            - (SELECT coalesce(sum(amount), 0) FROM riskguard.transfer WHERE kind = 'reserve_provision'));
--- each alert belongs to a committed large disbursement, and each of those has its alert
+-- every alert references a committed transfer; each large disbursement has its limit alert
 SELECT 'alerts', count(*) FROM riskguard.alert;
+SELECT 'alerts_orphaned', count(*) FROM riskguard.alert al
+ WHERE NOT EXISTS (SELECT 1 FROM riskguard.transfer t WHERE t.id = al.transfer_id);
 SELECT 'alerts_off',
        (SELECT count(*) FROM riskguard.alert al
-         WHERE NOT EXISTS (SELECT 1 FROM riskguard.transfer t WHERE t.id = al.transfer_id
+         WHERE al.rule = 'large_disbursement'
+           AND NOT EXISTS (SELECT 1 FROM riskguard.transfer t WHERE t.id = al.transfer_id
                               AND t.kind = 'disburse' AND t.amount > 2500000))
      + (SELECT count(*) FROM riskguard.transfer t
          WHERE t.kind = 'disburse' AND t.amount > 2500000 AND t.pending_id IS NULL
-           AND NOT EXISTS (SELECT 1 FROM riskguard.alert al WHERE al.transfer_id = t.id));
+           AND NOT EXISTS (SELECT 1 FROM riskguard.alert al WHERE al.transfer_id = t.id
+                              AND al.rule = 'large_disbursement'))
+     + (SELECT count(*) FROM riskguard.alert al
+         WHERE al.rule NOT IN ('large_disbursement', 'busy_payer'));
+-- the day-long velocity rule: its state per borrower equals the count and sum of the
+-- borrower's committed repayments and fees, and it fired once per payment past the 100th
+-- (on that borrower's own payments)
+CREATE TEMP TABLE payer AS
+  SELECT a.owner, count(*) AS n, sum(t.amount) AS total,
+         (SELECT count(*) FROM riskguard.alert al WHERE al.rule = 'busy_payer' AND al.owner = a.owner
+             AND EXISTS (SELECT 1 FROM riskguard.transfer p JOIN riskguard.account pa ON pa.id = p.debit_account
+                          WHERE p.id = al.transfer_id AND pa.owner = a.owner
+                            AND p.kind IN ('repay_principal', 'fee'))) AS alerts
+    FROM riskguard.transfer t JOIN riskguard.account a ON a.id = t.debit_account
+   WHERE t.kind IN ('repay_principal', 'fee') AND a.owner IS NOT NULL
+   GROUP BY a.owner;
+SELECT 'velocity_alerts', coalesce(sum(alerts), 0) FROM payer;
+SELECT 'velocity_off',
+       (SELECT count(*) FROM payer p FULL JOIN
+               (SELECT s.subject, s.n, s.total FROM riskguard.alert_state s
+                  JOIN riskguard.alert_rule r ON r.id = s.rule_id WHERE r.name = 'busy_payer') s
+            ON s.subject = p.owner
+         WHERE p.n IS DISTINCT FROM s.n OR p.total IS DISTINCT FROM s.total
+            OR p.alerts IS DISTINCT FROM greatest(p.n - 100, 0))
+     + (SELECT count(*) FROM riskguard.alert WHERE rule = 'busy_payer')
+     - (SELECT coalesce(sum(alerts), 0) FROM payer);
+-- no rule state is negative or points into the future
+SELECT 'state_bad', count(*) FROM riskguard.alert_state
+ WHERE n < 0 OR total < 0 OR m2 < 0 OR window_start > pg_catalog.now() OR last_at > pg_catalog.now();
+-- refused attempts: each written once (server_started, queue_seq unique), none of them a
+-- committed transfer
+SELECT 'rejected', count(*) FROM riskguard.rejected_attempt;
+SELECT 'rejected_rg007', count(*) FROM riskguard.rejected_attempt WHERE sqlstate = 'RG007';
+SELECT 'rejected_dup', count(*) - count(DISTINCT (server_started, queue_seq)) FROM riskguard.rejected_attempt;
+SELECT 'rejected_committed', count(*) FROM riskguard.rejected_attempt ra
+ WHERE EXISTS (SELECT 1 FROM riskguard.transfer t WHERE t.id = ra.transfer_id);
 
 -- every limit counter equals the sum of its committed transfers: computed here from the
 -- ledger for the borrowing cap and the daily limit ...

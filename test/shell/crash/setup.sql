@@ -1,5 +1,5 @@
--- crash_recovery.sh: a platform with limits, an alerting limit, a reserve rule and a
--- protected column, and the step each load client runs in its own transaction.
+-- crash_recovery.sh: a platform with limits, an alerting limit, alert rules (one that
+-- only records, one that blocks), a reserve rule and a protected column, and the step each load client runs in its own transaction.
 SET client_min_messages = warning;
 CREATE EXTENSION riskguard;
 RESET client_min_messages;
@@ -15,7 +15,10 @@ SELECT riskguard.post_transfer('custody', 'inv:' || i, 2000000000, 'deposit', 'o
   FROM generate_series(1, 4) i;
 
 -- every rule through maker-checker: the borrowing cap, a daily limit on investing,
--- an alerting per-transfer limit, and 10% of each fee to the reserve
+-- an alerting per-transfer limit, 10% of each fee to the reserve, a day-long velocity
+-- alert on borrowers' repayments and fees (fires on every one past the 100th: the
+-- window outlasts the test, so its state and alerts can be recounted from the ledger),
+-- and a one-second velocity rule that blocks a borrower's deposits past 15 (RG007)
 SET SESSION AUTHORIZATION crash_maker;
 SELECT riskguard.apply_preset('cn_p2p_2016');
 SELECT riskguard.propose_change('limit_rule', 'insert', '{
@@ -28,6 +31,14 @@ SELECT riskguard.propose_change('reserve_rule', 'insert',
   jsonb_build_object('kind', 'fee', 'basis_points', 1000,
                      'from_account', riskguard._account_id('platform:fees'),
                      'to_account', riskguard._account_id('reserve:fund')), 'reserve');
+SELECT riskguard.propose_change('alert_rule', 'insert', '{
+  "name": "busy_payer", "kind": "velocity", "kinds": ["repay_principal", "fee"],
+  "params": {"window": "1 day", "max_count": 100},
+  "likelihood": 2, "impact": 2, "action": "alert"}', 'many payments by one borrower');
+SELECT riskguard.propose_change('alert_rule', 'insert', '{
+  "name": "deposit_storm", "kind": "velocity", "kinds": ["deposit"],
+  "params": {"window": "1 second", "max_count": 15, "direction": "inflow"},
+  "likelihood": 3, "impact": 4, "action": "block"}', 'too many deposits at once');
 RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION crash_checker;
 SELECT riskguard.approve_change(id) FROM riskguard.change_request WHERE status = 'proposed' ORDER BY id;
@@ -43,8 +54,9 @@ CREATE FUNCTION expected_national_id(id bigint) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$ SELECT '11010119900' || lpad(id::text, 7, '0') $$;
 
--- one load step: a random transfer and, when it commits, a new customer; limits and
--- balance constraints refuse some (RG001, RG003) without aborting the client
+-- one load step: a random transfer and, when it commits, a new customer; limits,
+-- balance constraints and the blocking rule refuse some (RG001, RG003, RG007) without
+-- aborting the client
 CREATE FUNCTION crash_step() RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
   r   float8 := random();
@@ -88,6 +100,6 @@ BEGIN
   INSERT INTO customers (id, name, national_id) VALUES (cid, 'customer ' || cid, expected_national_id(cid));
   RETURN 'T ' || tid || ' C ' || cid;
 -- 55000: another client completed the same hold first
-EXCEPTION WHEN SQLSTATE 'RG001' OR SQLSTATE 'RG003' OR SQLSTATE '55000' THEN
+EXCEPTION WHEN SQLSTATE 'RG001' OR SQLSTATE 'RG003' OR SQLSTATE 'RG007' OR SQLSTATE '55000' THEN
   RETURN 'R ' || SQLSTATE;
 END $$;

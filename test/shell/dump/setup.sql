@@ -1,6 +1,7 @@
 -- A database that uses every riskguard capability, for dump_restore_all.sh:
 -- ledger with transfers and holds, a reserve rule and the cn_p2p_2016 caps plus a daily
--- limit (all through maker-checker), a rejected proposal, a credit model scoring an
+-- limit, alert rules (one recording, one blocking) (all through maker-checker), a
+-- rejected proposal, alerts and a refused attempt, a credit model scoring an
 -- applications table, and a customers table with a protected column and a blind index.
 SET client_min_messages = warning;
 CREATE EXTENSION riskguard;
@@ -31,6 +32,14 @@ SELECT riskguard.propose_change('limit_rule', 'insert', '{
   "name": "big_transfer", "subject": "account", "kinds": ["invest"],
   "direction": "outflow", "metric": "per_transfer", "threshold": 1,
   "currency": "CNY", "action": "reject"}', 'a mistake');
+SELECT riskguard.propose_change('alert_rule', 'insert', '{
+  "name": "withdrawal_sum", "kind": "velocity", "kinds": ["withdrawal"],
+  "params": {"window": "1 day", "max_sum": 100000, "currency": "CNY"},
+  "likelihood": 3, "impact": 3, "action": "alert"}', 'more than CNY 1,000 withdrawn in a day');
+SELECT riskguard.propose_change('alert_rule', 'insert', '{
+  "name": "one_repayment_a_day", "kind": "velocity", "kinds": ["repay_principal"],
+  "params": {"window": "1 day", "max_count": 1},
+  "likelihood": 4, "impact": 5, "action": "block"}', 'a second repayment the same day is refused');
 RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION dr_checker;
 SELECT riskguard.approve_change(id) FROM riskguard.change_request
@@ -48,6 +57,19 @@ SELECT riskguard.post_transfer('bor:hz.tea', 'platform:fees', 450000, 'fee', 'L-
 SELECT riskguard.hold_transfer('inv:zhang', 'bor:li', 1000000, 'invest', 'pending invest');
 SELECT riskguard.post_transfer('bor:li', 'custody:cmb', 300000, 'withdrawal', 'W-1');
 SELECT * FROM riskguard.reconcile('custody:cmb', 99700000, '2026-11-25 12:00+00') \gset rec_
+
+-- monitoring: the withdrawal above raised an alert, acknowledged here; a second repayment
+-- is refused by the blocking rule (RG007) and the recorder writes the attempt
+SET SESSION AUTHORIZATION dr_checker;
+SELECT riskguard.acknowledge_alert(id, 'customer confirmed') FROM riskguard.alert WHERE rule = 'withdrawal_sum';
+RESET SESSION AUTHORIZATION;
+DO $$
+BEGIN
+  PERFORM riskguard.post_transfer('bor:li', 'inv:zhang', 1000000, 'repay_principal', 'L-1 #2');
+  RAISE EXCEPTION 'the second repayment was not refused';
+EXCEPTION WHEN SQLSTATE 'RG007' THEN
+  NULL;
+END $$;
 
 -- credit scoring on an applications table
 SELECT riskguard.create_model('retail_logit', '{
