@@ -548,22 +548,8 @@ refuse(const AlertRule *r, const RgLimitTransfer *t, const char *why)
 {
 	char	   *msg = psprintf("transfer of " INT64_FORMAT " %s blocked by alert rule \"%s\"",
 							   t->amount, t->currency, r->name);
-	RgRefusal	rf;
 
-	memset(&rf, 0, sizeof(rf));
-	rf.transfer_id = t->transfer_id;
-	rf.debit_account = t->debit.account_id;
-	rf.debit_code = t->debit.code;
-	rf.credit_account = t->credit.account_id;
-	rf.credit_code = t->credit.code;
-	rf.amount = t->amount;
-	rf.currency = t->currency;
-	rf.kind = t->kind;
-	rf.reference = t->reference;
-	rf.rule = r->name;
-	rf.sqlerrcode = ERRCODE_RG_BLOCKED_BY_ALERT;
-	rf.reason = psprintf("%s: %s", msg, why);
-	rg_recorder_enqueue(&rf);
+	rg_recorder_refuse(t, r->name, ERRCODE_RG_BLOCKED_BY_ALERT, msg, why);
 	rg_error(ERRCODE_RG_BLOCKED_BY_ALERT, why,
 			 "The rule is in riskguard.alert_rule; while the recorder runs, the attempt is recorded in riskguard.rejected_attempt.",
 			 "%s", msg);

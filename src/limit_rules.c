@@ -603,28 +603,6 @@ record_alert(const LimitRule *r, const RgLimitTransfer *t, const RgLimitParty *p
 	rg_alert_raise(r->name, "medium", party->owner, party->account_id, t->transfer_id, detail.data);
 }
 
-/* queue a refused transfer for the recorder of refused attempts */
-static void
-record_refusal(const LimitRule *r, const RgLimitTransfer *t, const char *msg, const char *detail)
-{
-	RgRefusal	rf;
-
-	memset(&rf, 0, sizeof(rf));
-	rf.transfer_id = t->transfer_id;
-	rf.debit_account = t->debit.account_id;
-	rf.debit_code = t->debit.code;
-	rf.credit_account = t->credit.account_id;
-	rf.credit_code = t->credit.code;
-	rf.amount = t->amount;
-	rf.currency = t->currency;
-	rf.kind = t->kind;
-	rf.reference = t->reference;
-	rf.rule = r->name;
-	rf.sqlerrcode = ERRCODE_RG_LIMIT_EXCEEDED;
-	rf.reason = psprintf("%s: %s", msg, detail);
-	rg_recorder_enqueue(&rf);
-}
-
 static void
 limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void *arg)
 {
@@ -718,7 +696,7 @@ limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void 
 										   t->amount, t->currency, r->name, subject_names[r->subject], h->subject);
 
 				/* the attempt outlives the rollback through the recorder */
-				record_refusal(r, t, msg, detail);
+				rg_recorder_refuse(t, r->name, ERRCODE_RG_LIMIT_EXCEEDED, msg, detail);
 				rg_error(ERRCODE_RG_LIMIT_EXCEEDED, detail,
 						 r->metric == METRIC_DAILY_COUNT
 						 ? "The count resets at midnight in riskguard.timezone."

@@ -47,6 +47,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "limit_rules.h"
 #include "recorder.h"
 
 #define RECORDER_SLOTS		1024
@@ -599,4 +600,26 @@ rg_recorder_state(PG_FUNCTION_ARGS)
 	v[9] = TimestampTzGetDatum(failure);
 	n[9] = (failure == 0);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
+}
+
+void
+rg_recorder_refuse(const RgLimitTransfer *t, const char *rule, int sqlerrcode,
+				   const char *message, const char *detail)
+{
+	RgRefusal	rf;
+
+	memset(&rf, 0, sizeof(rf));
+	rf.transfer_id = t->transfer_id;
+	rf.debit_account = t->debit.account_id;
+	rf.debit_code = t->debit.code;
+	rf.credit_account = t->credit.account_id;
+	rf.credit_code = t->credit.code;
+	rf.amount = t->amount;
+	rf.currency = t->currency;
+	rf.kind = t->kind;
+	rf.reference = t->reference;
+	rf.rule = rule;
+	rf.sqlerrcode = sqlerrcode;
+	rf.reason = psprintf("%s: %s", message, detail);
+	rg_recorder_enqueue(&rf);
 }

@@ -39,4 +39,13 @@ extern void rg_recorder_init(void);
  */
 extern void rg_recorder_enqueue(const RgRefusal *r);
 
+struct RgLimitTransfer;
+
+/*
+ * Queue a transfer refused by a rule (limit or alert rule) with its SQLSTATE and the
+ * reason "message: detail": the one way the rules fill an RgRefusal.
+ */
+extern void rg_recorder_refuse(const struct RgLimitTransfer *t, const char *rule,
+							   int sqlerrcode, const char *message, const char *detail);
+
 #endif							/* RG_RECORDER_H */
