@@ -642,6 +642,7 @@ rule_view(LedgerPosting *p, RgLimitTransfer *t)
 	t->transfer_id = p->id;
 	t->reference = p->reference;
 	t->at = p->created_at;
+	t->snapshot = p->snapshot;
 }
 
 /* ---------- step 5: reserve provisioning ---------- */

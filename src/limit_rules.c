@@ -440,10 +440,12 @@ cmp_hits(const void *a, const void *b)
  * The fast path: add the deltas to counters that already exist by direct heap access
  * (find by primary key, lock FOR NO KEY UPDATE as the newest version, update), in the
  * hits' order.  Hits whose counter does not exist yet are moved to the front and
- * their number returned, for the SQL upsert, which handles concurrent creation.
+ * their number returned, for the SQL upsert, which handles concurrent creation.  The
+ * counters are found through the ledger's snapshot when it passes one (it has just
+ * made this transaction's earlier work visible), else through a fresh one.
  */
 static int
-counters_add_existing(CounterHit *hits, int n)
+counters_add_existing(CounterHit *hits, int n, Snapshot given)
 {
 	Relation	rel = table_open(counter_relid, RowExclusiveLock);
 	Relation	idx = index_open(counter_pkey, RowExclusiveLock);
@@ -456,8 +458,13 @@ counters_add_existing(CounterHit *hits, int n)
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 
 	Assert(desc->natts == 6);
-	CommandCounterIncrement();
-	snap = RegisterSnapshot(GetLatestSnapshot());
+	if (given)
+		snap = given;
+	else
+	{
+		CommandCounterIncrement();
+		snap = RegisterSnapshot(GetLatestSnapshot());
+	}
 	for (int i = 0; i < n; i++)
 	{
 		CounterHit *h = &hits[i];
@@ -495,7 +502,8 @@ counters_add_existing(CounterHit *hits, int n)
 		ledger_update_row(&row, values, nulls, repl);
 		ledger_release_row(&row);
 	}
-	UnregisterSnapshot(snap);
+	if (!given)
+		UnregisterSnapshot(snap);
 	index_close(idx, RowExclusiveLock);
 	table_close(rel, RowExclusiveLock);
 	return nmissing;
@@ -649,7 +657,7 @@ limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void 
 			}
 		qsort(hits, ncounted, sizeof(CounterHit), cmp_hits);
 		if (ncounted > 0)
-			ncounted = counters_add_existing(hits, ncounted);
+			ncounted = counters_add_existing(hits, ncounted, t->snapshot);
 		/* counters new in this window: created (or met concurrently) by the upsert */
 		if (ncounted > 0)
 		{

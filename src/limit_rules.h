@@ -7,6 +7,7 @@
 #define RG_LIMIT_RULES_H
 
 #include "datatype/timestamp.h"
+#include "utils/snapshot.h"
 
 /* one side of a transfer as the limits see it */
 typedef struct RgLimitParty
@@ -27,6 +28,13 @@ typedef struct RgLimitTransfer
 	int64		transfer_id;	/* 0 in a dry run */
 	const char *reference;		/* NULL when absent */
 	TimestampTz at;
+
+	/*
+	 * The ledger's snapshot, taken after its CommandCounterIncrement when it locked the
+	 * accounts; rows locked through it are followed to their newest version.  NULL when
+	 * the caller has none (a dry run): each check then takes its own.
+	 */
+	Snapshot	snapshot;
 } RgLimitTransfer;
 
 /* called by a dry run for each rule that applies */
