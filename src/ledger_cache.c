@@ -200,7 +200,10 @@ ledger_cache(void)
 	{
 		PG_TRY();
 		{
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "could not connect to SPI");
 			ledger_cache_load();
+			SPI_finish();
 		}
 		PG_CATCH();
 		{

@@ -40,6 +40,8 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -107,6 +109,8 @@ typedef struct LedgerPosting
 	const LedgerReserveRule *rule;	/* NULL, or &rule_copy */
 	LedgerReserveRule rule_copy;	/* the cache may be reloaded by a nested transfer */
 	int64		provision;		/* 0 when none */
+
+	bool		spi;			/* connected to SPI (only steps that run SQL connect) */
 } LedgerPosting;
 
 /* the role that wrote the outermost transfer, while a provision transfer is posted */
@@ -114,6 +118,17 @@ static char *acting_user = NULL;
 
 static SPIPlanPtr idempotency_plan = NULL;
 static SPIPlanPtr provision_plan = NULL;
+
+/* connect to SPI for a step that runs SQL; the trigger disconnects when it returns */
+static void
+posting_spi(LedgerPosting *p)
+{
+	if (p->spi)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "could not connect to SPI");
+	p->spi = true;
+}
 
 /* ---------- reading the new row ---------- */
 
@@ -444,6 +459,7 @@ check_idempotency(LedgerPosting *p)
 
 	if (p->idempotency_key == NULL)
 		return false;
+	posting_spi(p);
 	if (idempotency_plan == NULL)
 	{
 		Oid			argtypes[1] = {TEXTOID};
@@ -670,6 +686,7 @@ post_provision(LedgerPosting *p)
 
 	if (p->provision <= 0)
 		return;
+	posting_spi(p);
 	if (provision_plan == NULL)
 	{
 		Oid			argtypes[4] = {INT8OID, INT8OID, INT8OID, TEXTOID};
@@ -834,6 +851,8 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 		index_close(accidx, RowExclusiveLock);
 		table_close(accrel, RowExclusiveLock);
 		UnregisterSnapshot(p.snapshot);
+		if (p.spi)
+			SPI_finish();
 		return NULL;
 	}
 
@@ -897,6 +916,8 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 	old = MemoryContextSwitchTo(callerctx);
 	result = heap_modify_tuple(p.newtuple, RelationGetDescr(p.transfer_rel), values, nulls, repl);
 	MemoryContextSwitchTo(old);
+	if (p.spi)
+		SPI_finish();
 	return result;
 }
 
@@ -904,31 +925,59 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 static bool
 restored_row(TriggerData *td)
 {
+	const LedgerCache *c = ledger_cache();
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
-	const char *const cols[] = {"debit_seq", "debit_hash", "credit_seq", "credit_hash"};
+	HeapTuple	tup = td->tg_trigtuple;
 
-	for (int i = 0; i < lengthof(cols); i++)
-	{
-		int			attno = SPI_fnumber(desc, cols[i]);
-
-		if (attno <= 0 || heap_attisnull(td->tg_trigtuple, attno, desc))
-			return false;
-	}
-	return true;
+	return RelationGetRelid(td->tg_relation) == c->transfer_rel &&
+		!heap_attisnull(tup, c->tr.debit_seq, desc) && !heap_attisnull(tup, c->tr.debit_hash, desc) &&
+		!heap_attisnull(tup, c->tr.credit_seq, desc) && !heap_attisnull(tup, c->tr.credit_hash, desc);
 }
 
-/* the search_path the checks run under, as a SECURITY DEFINER function's would */
-#define PINNED_SEARCH_PATH "pg_catalog, pg_temp"
+/*
+ * The name of the role that writes a transfer, kept for the role last seen (a syscache
+ * lookup per transfer otherwise); forgotten when any role changes, so a renamed role is
+ * recorded under its new name.
+ */
+static Oid	writer_oid = InvalidOid;
+static char writer_name[NAMEDATALEN];
+static bool writer_callback = false;
+
+static void
+writer_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	writer_oid = InvalidOid;
+}
+
+static char *
+writer_name_of(Oid roleid)
+{
+	if (!writer_callback)
+	{
+		CacheRegisterSyscacheCallback(AUTHOID, writer_invalidate, (Datum) 0);
+		writer_callback = true;
+	}
+	if (writer_oid != roleid)
+	{
+		char	   *name = GetUserNameFromId(roleid, false);
+
+		strlcpy(writer_name, name, sizeof(writer_name));
+		writer_oid = roleid;
+	}
+	return pstrdup(writer_name);
+}
 
 PG_FUNCTION_INFO_V1(rg_ledger_transfer_trigger);
 
 /*
  * BEFORE INSERT FOR EACH ROW on riskguard.transfer.  The checks run as the table's
  * owner, so a role needs only INSERT on riskguard.transfer to post transfers; the
- * transfer records the role that wrote it.  While they run as the owner, search_path is
- * pinned to pg_catalog, pg_temp (as a SECURITY DEFINER function's SET clause would), so
- * that no function, operator, type or domain the writer put on its own search_path can
- * be reached by the queries the checks run.
+ * transfer records the role that wrote it.  While they run as the owner, the search
+ * path is pg_catalog alone (an override search path: no temporary schema either), so
+ * that no function, operator, type, domain or table the writer put on its own
+ * search_path can be reached by the queries the checks run.  Code that runs inside the
+ * checks (a trigger someone adds to riskguard.alert, say) sees that path too, whatever
+ * its own SET search_path says: it must qualify its names.
  */
 Datum
 rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
@@ -938,8 +987,7 @@ rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
 	MemoryContext rowctx;
 	Oid			save_user;
 	int			save_sec;
-	int			save_nestlevel;
-	bool		pin_path;
+	OverrideSearchPath pinned = {NIL, true, false, 0};
 	char	   *created_by;
 	HeapTuple volatile result = NULL;
 
@@ -961,34 +1009,26 @@ rg_ledger_transfer_trigger(PG_FUNCTION_ARGS)
 	rowctx = AllocSetContextCreate(callerctx, "riskguard transfer", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(rowctx);
 	GetUserIdAndSecContext(&save_user, &save_sec);
-	created_by = acting_user ? pstrdup(acting_user) : GetUserNameFromId(save_user, false);
+	created_by = acting_user ? pstrdup(acting_user) : writer_name_of(save_user);
 	SetUserIdAndSecContext(td->tg_relation->rd_rel->relowner,
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
+
 	/*
-	 * Undone below, or by the (sub)transaction's abort on error.  Callers that pinned it
-	 * already (post_transfer and the other SQL functions) skip the cost of setting it.
+	 * The search path as an override, not through the search_path setting: the same
+	 * protection for a fraction of the cost (no setting to parse, check and restore, no
+	 * path to look up twice).  Popped below, or by the (sub)transaction's abort on error.
 	 */
-	pin_path = strcmp(namespace_search_path, PINNED_SEARCH_PATH) != 0;
-	save_nestlevel = pin_path ? NewGUCNestLevel() : 0;
-	if (pin_path)
-	{
-		(void) set_config_option("search_path", PINNED_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	}
+	PushOverrideSearchPath(&pinned);
 	PG_TRY();
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "could not connect to SPI");
 		result = post_transfer_row(td, created_by, callerctx);
-		SPI_finish();
 	}
 	PG_FINALLY();
 	{
+		PopOverrideSearchPath();
 		SetUserIdAndSecContext(save_user, save_sec);
 	}
 	PG_END_TRY();
-	if (pin_path)
-		AtEOXact_GUC(true, save_nestlevel);
 	MemoryContextSwitchTo(callerctx);
 	MemoryContextDelete(rowctx);
 	return PointerGetDatum(result);

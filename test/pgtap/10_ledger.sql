@@ -2,7 +2,7 @@
 -- transfers, segregation, reserve provisioning, idempotency, privileges and verification
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(100);
+SELECT plan(103);
 
 -- the objects the ledger creates
 SELECT has_type('riskguard', 'fund_pool', 'type fund_pool');
@@ -232,6 +232,26 @@ SELECT lives_ok($$SELECT riskguard.post_transfer('wallet:li', 'wallet:wang', 100
                 'a role with INSERT on transfer posts through the trigger');
 RESET ROLE;
 SELECT is((SELECT created_by FROM riskguard.transfer WHERE kind = 'gift'), 'ledger_tap_app', 'the transfer records who wrote it');
+-- the writer's name is remembered per session: a renamed role is recorded under its new name
+ALTER ROLE ledger_tap_app RENAME TO ledger_tap_app2;
+SET ROLE ledger_tap_app2;
+SELECT riskguard.post_transfer('wallet:li', 'wallet:wang', 100, 'gift', 'after rename');
+RESET ROLE;
+SELECT is((SELECT created_by FROM riskguard.transfer WHERE reference = 'after rename'), 'ledger_tap_app2',
+          'a renamed role is recorded under its new name');
+ALTER ROLE ledger_tap_app2 RENAME TO ledger_tap_app;
+-- a writer's temporary table named like riskguard's tables is never what the checks read
+CREATE TEMP TABLE pool_flow (from_pool text, to_pool text, kind text);
+CREATE TEMP TABLE transfer (id bigint, idempotency_key text);
+SET search_path = pg_temp, public;
+SELECT lives_ok($$SELECT riskguard.post_transfer('wallet:li', 'wallet:wang', 100, 'gift', 'shadowed', 'shadow-key-1')$$,
+                'temporary tables shadowing riskguard''s names do not reach the checks');
+SELECT throws_ok($$INSERT INTO riskguard.transfer (debit_account, credit_account, amount, kind, idempotency_key)
+                   SELECT debit_account, credit_account, amount + 1, kind, idempotency_key
+                     FROM riskguard.transfer WHERE reference = 'shadowed'$$,
+                 'RG005', NULL, 'the idempotency check still reads riskguard.transfer');
+RESET search_path;
+DROP TABLE pg_temp.pool_flow, pg_temp.transfer;
 SET ROLE riskguard_admin;
 SELECT throws_ok($$INSERT INTO riskguard.pool_flow VALUES ('reserve', 'reserve', '*')$$, '42501', NULL,
                  'riskguard_admin changes the flows only by proposing');
