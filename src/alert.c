@@ -5,11 +5,17 @@
  * Rules live in riskguard.alert_rule and are compiled into a per-backend cache that a
  * relcache invalidation of the rule table (sent by riskguard._config_changed when a
  * change commits) throws away.  What a rule remembers between transfers lives in
- * riskguard.alert_state, one row per (rule, subject), changed with one UPDATE per rule and
- * transfer (an INSERT ... ON CONFLICT DO UPDATE for a subject's first transfer): that
- * takes the row lock, so concurrent transfers of one owner serialise on it, and a
- * transfer that rolls back leaves no trace in it.  The ledger is never scanned per
- * transfer.
+ * riskguard.alert_state, one row per (rule, subject).  A row that exists is found through
+ * the primary key, locked FOR NO KEY UPDATE as its newest version and updated by direct
+ * heap access, with the new state computed here exactly as SQL would compute it (the
+ * same operators, overflow checks and floating-point steps); a subject's first row is
+ * created by an INSERT ... ON CONFLICT DO UPDATE, which also settles two sessions
+ * creating it at once.  Either way the row lock makes concurrent transfers of one
+ * subject serialise on it, and a transfer that rolls back leaves no trace in it.  Rows
+ * are locked in rule order and, within a rule, in the index's order of subjects, so
+ * concurrent transfers cannot deadlock on them.  The ledger is never scanned per
+ * transfer, and SPI is entered only when a statement has to run (a first row, an alert,
+ * a rule reload).
  *
  *	velocity				count and sum of an owner's transfers within a window that
  *							opens with the first transfer after the previous one closed
@@ -29,23 +35,33 @@
 
 #include <math.h>
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
+#include "common/int.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/float.h"
 #include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "alert.h"
+#include "ledger.h"
 #include "recorder.h"
 #include "rg_errors.h"
 #include "riskguard.h"
@@ -80,6 +96,7 @@ typedef struct AlertRule
 	bool		outflow;
 	char	   *currency;		/* NULL: any */
 	double		window;			/* seconds */
+	Interval   *span;			/* the window as make_interval(secs => window) */
 	bool		has_max_count;
 	int64		max_count;
 	bool		has_max_sum;
@@ -120,23 +137,50 @@ static LimitUsage *usages = NULL;
 static int	nusages = 0;
 static int	maxusages = 0;
 
-static SPIPlanPtr alert_plan = NULL;
-typedef struct StatePlan
+/* riskguard.alert_state, found again when the rules are reloaded */
+static Oid	state_relid = InvalidOid;
+static Oid	state_pkey = InvalidOid;
+typedef struct StateAtts
 {
-	SPIPlanPtr	update;
-	SPIPlanPtr	upsert;
-} StatePlan;
+	AttrNumber	window_start,
+				n,
+				total,
+				mean,
+				m2,
+				last_at;
+} StateAtts;
+static StateAtts satt;
 
-static StatePlan window_plan;
-static StatePlan anomaly_plan;
-static StatePlan activity_plan;
-static SPIPlanPtr activity_pair_plan = NULL;
+static SPIPlanPtr alert_plan = NULL;
+
+/*
+ * A subject's first row: INSERT ... ON CONFLICT DO UPDATE, which also applies the change
+ * when a concurrent transaction created the row first.  Each RETURNING list gives the
+ * row as it is afterwards, in the order the direct path reports it.
+ */
+static SPIPlanPtr window_plan = NULL;
+static SPIPlanPtr anomaly_plan = NULL;
+static SPIPlanPtr activity_plan = NULL;
 static SPIPlanPtr once_plan = NULL;
+
+/* what one rg_alerts_check call has opened */
+typedef struct AlertCheck
+{
+	const RgLimitTransfer *t;
+	bool		spi;			/* connected to SPI */
+	Relation	rel;			/* riskguard.alert_state, opened on first use */
+	Relation	idx;			/* its primary key, (rule_id, subject) */
+	Snapshot	snap;			/* the ledger's, or our own */
+	bool		own_snap;
+	Datum	   *values;			/* for ledger_update_row, one per column */
+	bool	   *nulls;
+	bool	   *repl;
+} AlertCheck;
 
 static void
 alerts_relcache_callback(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == rules_relid)
+	if (relid == InvalidOid || relid == rules_relid || relid == state_relid)
 		rules_valid = false;
 }
 
@@ -297,6 +341,16 @@ forget_limit_usage(void)
 
 /* ---------- the rule cache ---------- */
 
+static AttrNumber
+state_att(Oid relid, const char *name)
+{
+	AttrNumber	att = get_attnum(relid, name);
+
+	if (att == InvalidAttrNumber)
+		elog(ERROR, "riskguard.alert_state has no column \"%s\"", name);
+	return att;
+}
+
 static void
 load_rules(void)
 {
@@ -325,6 +379,21 @@ load_rules(void)
 	nrules = 0;
 	nsp = get_namespace_oid("riskguard", false);
 	rules_relid = get_relname_relid("alert_rule", nsp);
+	state_relid = get_relname_relid("alert_state", nsp);
+	{
+		Relation	srel = table_open(state_relid, AccessShareLock);
+
+		state_pkey = RelationGetPrimaryKeyIndex(srel);
+		table_close(srel, AccessShareLock);
+	}
+#define ATT(name) state_att(state_relid, name)
+	satt.window_start = ATT("window_start");
+	satt.n = ATT("n");
+	satt.total = ATT("total");
+	satt.mean = ATT("mean");
+	satt.m2 = ATT("m2");
+	satt.last_at = ATT("last_at");
+#undef ATT
 
 	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read riskguard.alert_rule");
@@ -362,6 +431,12 @@ load_rules(void)
 		r->currency = SPI_getvalue(tup, desc, 8);
 		GET(9);
 		r->window = isnull ? 0 : DatumGetFloat8(d);
+		if (r->kind == KIND_VELOCITY || r->kind == KIND_STRUCTURING)
+			r->span = DatumGetIntervalP(DirectFunctionCall7(make_interval,
+															Int32GetDatum(0), Int32GetDatum(0),
+															Int32GetDatum(0), Int32GetDatum(0),
+															Int32GetDatum(0), Int32GetDatum(0),
+															Float8GetDatum(r->window)));
 		GET(10);
 		r->has_max_count = !isnull;
 		r->max_count = isnull ? 0 : DatumGetInt64(d);
@@ -393,89 +468,59 @@ load_rules(void)
 	rules_valid = true;
 }
 
+static SPIPlanPtr
+upsert_plan(const char *insert_cols, const char *insert_values, const char *set,
+			const char *returning, int nargs, Oid *types)
+{
+	return keep_plan(psprintf("INSERT INTO riskguard.alert_state AS s (rule_id, subject, %s) "
+							  "VALUES ($1, $2, %s) ON CONFLICT (rule_id, subject) DO UPDATE SET %s "
+							  "RETURNING %s", insert_cols, insert_values, set, returning),
+					 nargs, types);
+}
+
 /*
- * Each state change has two plans with the same parameters and RETURNING list: an UPDATE
- * of the existing row (the usual case, and the cheaper statement), and an
- * INSERT ... ON CONFLICT DO UPDATE for the first transfer of a subject (or one that
- * races another session's first).
+ * The SET clauses below are what the direct path (window_step, anomaly_step,
+ * activity_step) computes for an existing row: a change to one is a change to both.
  */
-static void
-prepare_state_plan(StatePlan *sp, const char *insert_cols, const char *insert_values,
-				   const char *set, const char *returning, int nargs, Oid *types)
-{
-	if (sp->update != NULL)
-		return;
-	sp->upsert = keep_plan(psprintf("INSERT INTO riskguard.alert_state AS s (rule_id, subject, %s) "
-									"VALUES ($1, $2, %s) ON CONFLICT (rule_id, subject) DO UPDATE SET %s "
-									"RETURNING %s", insert_cols, insert_values, set, returning),
-						   nargs, types);
-	sp->update = keep_plan(psprintf("UPDATE riskguard.alert_state AS s SET %s "
-									"WHERE s.rule_id OPERATOR(pg_catalog.=) $1 AND s.subject OPERATOR(pg_catalog.=) $2 "
-									"RETURNING %s", set, returning),
-						   nargs, types);
-}
-
-/* apply a state change; the row as it is afterwards is SPI_tuptable->vals[0] */
-static void
-exec_state_plan(const StatePlan *sp, Datum *values)
-{
-	int			ret = SPI_execute_plan(sp->update, values, NULL, false, 1);
-
-	if (ret == SPI_OK_UPDATE_RETURNING && SPI_processed == 1)
-		return;
-	ret = SPI_execute_plan(sp->upsert, values, NULL, false, 1);
-	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not update alert rule state");
-}
-
 static void
 prepare_plans(void)
 {
+	if (window_plan == NULL)
 	{
 		Oid			types[5] = {INT4OID, TEXTOID, TIMESTAMPTZOID, INT8OID, FLOAT8OID};
 
 		/* OPERATOR() syntax binds all operators alike: parenthesise every step */
 #define IN_WINDOW "s.window_start OPERATOR(pg_catalog.>) ($3 OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $5))"
-		prepare_state_plan(&window_plan, "window_start, n, total, last_at", "$3, 1, $4, $3",
-						   "window_start = CASE WHEN " IN_WINDOW " THEN s.window_start ELSE $3 END, "
-						   "n = CASE WHEN " IN_WINDOW " THEN s.n OPERATOR(pg_catalog.+) 1 ELSE 1 END, "
-						   "total = CASE WHEN " IN_WINDOW " THEN s.total OPERATOR(pg_catalog.+) $4 ELSE $4 END, "
-						   "last_at = $3", "s.n, s.total, s.window_start", 5, types);
+		window_plan = upsert_plan("window_start, n, total, last_at", "$3, 1, $4, $3",
+								  "window_start = CASE WHEN " IN_WINDOW " THEN s.window_start ELSE $3 END, "
+								  "n = CASE WHEN " IN_WINDOW " THEN s.n OPERATOR(pg_catalog.+) 1 ELSE 1 END, "
+								  "total = CASE WHEN " IN_WINDOW " THEN s.total OPERATOR(pg_catalog.+) $4 ELSE $4 END, "
+								  "last_at = $3", "s.n, s.total, s.window_start", 5, types);
 #undef IN_WINDOW
 	}
+	if (anomaly_plan == NULL)
 	{
 		Oid			types[4] = {INT4OID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID};
 
 		/* Welford: n' = n + 1, mean' = mean + (x - mean) / n', m2' = m2 + (x - mean)(x - mean') */
 #define DELTA "($4 OPERATOR(pg_catalog.-) s.mean)"
 #define NEW_MEAN "(s.mean OPERATOR(pg_catalog.+) (" DELTA " OPERATOR(pg_catalog./) (s.n OPERATOR(pg_catalog.+) 1)))"
-		prepare_state_plan(&anomaly_plan, "n, mean, m2, last_at", "1, $4, 0, $3",
-						   "n = s.n OPERATOR(pg_catalog.+) 1, "
-						   "mean = " NEW_MEAN ", "
-						   "m2 = s.m2 OPERATOR(pg_catalog.+) (" DELTA " OPERATOR(pg_catalog.*) "
-						   "($4 OPERATOR(pg_catalog.-) " NEW_MEAN ")), "
-						   "last_at = $3", "s.n, s.mean, s.m2", 4, types);
+		anomaly_plan = upsert_plan("n, mean, m2, last_at", "1, $4, 0, $3",
+								   "n = s.n OPERATOR(pg_catalog.+) 1, "
+								   "mean = " NEW_MEAN ", "
+								   "m2 = s.m2 OPERATOR(pg_catalog.+) (" DELTA " OPERATOR(pg_catalog.*) "
+								   "($4 OPERATOR(pg_catalog.-) " NEW_MEAN ")), "
+								   "last_at = $3", "s.n, s.mean, s.m2", 4, types);
 #undef NEW_MEAN
 #undef DELTA
 	}
+	if (activity_plan == NULL)
 	{
 		Oid			types[3] = {INT4OID, TEXTOID, TIMESTAMPTZOID};
 
-		prepare_state_plan(&activity_plan, "n, last_at", "1, $3",
-						   "window_start = s.last_at, n = s.n OPERATOR(pg_catalog.+) 1, last_at = $3",
-						   "s.window_start, s.n", 3, types);
-	}
-	if (activity_pair_plan == NULL)
-	{
-		Oid			types[4] = {INT4OID, TEXTOID, TIMESTAMPTZOID, TEXTOID};
-
-		/* both accounts of a transfer at once, locked in index order */
-		activity_pair_plan = keep_plan(
-									   "UPDATE riskguard.alert_state AS s "
-									   "SET window_start = s.last_at, n = s.n OPERATOR(pg_catalog.+) 1, last_at = $3 "
-									   "WHERE s.rule_id OPERATOR(pg_catalog.=) $1 "
-									   "AND s.subject OPERATOR(pg_catalog.=) ANY (ARRAY[$2, $4]) "
-									   "RETURNING s.subject, s.window_start", 4, types);
+		activity_plan = upsert_plan("n, last_at", "1, $3",
+									"window_start = s.last_at, n = s.n OPERATOR(pg_catalog.+) 1, last_at = $3",
+									"s.window_start, s.n", 3, types);
 	}
 	if (once_plan == NULL)
 	{
@@ -485,6 +530,201 @@ prepare_plans(void)
 							  "INSERT INTO riskguard.alert_state (rule_id, subject, n, last_at) VALUES ($1, $2, 1, $3) "
 							  "ON CONFLICT (rule_id, subject) DO NOTHING", 3, types);
 	}
+}
+
+/* connect to SPI for the rest of this check, if not yet */
+static void
+check_spi(AlertCheck *c)
+{
+	if (c->spi)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "could not connect to SPI");
+	c->spi = true;
+}
+
+/* run a first-row upsert; the row as it is afterwards is SPI_tuptable->vals[0] */
+static void
+exec_upsert(AlertCheck *c, SPIPlanPtr *plan, Datum *values)
+{
+	check_spi(c);
+	prepare_plans();
+	if (SPI_execute_plan(*plan, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not update alert rule state");
+}
+
+/* ---------- the state rows, by direct heap access ---------- */
+
+/*
+ * Open riskguard.alert_state and its primary key for this check, with the ledger's
+ * snapshot (taken after it made this transaction's earlier work visible) or, without
+ * one, a fresh snapshot of our own.
+ */
+static void
+state_open(AlertCheck *c)
+{
+	int			natts;
+
+	if (c->rel != NULL)
+		return;
+	c->rel = table_open(state_relid, RowExclusiveLock);
+	c->idx = index_open(state_pkey, RowExclusiveLock);
+	natts = RelationGetDescr(c->rel)->natts;
+	c->values = palloc0(sizeof(Datum) * natts);
+	c->nulls = palloc0(sizeof(bool) * natts);
+	c->repl = palloc0(sizeof(bool) * natts);
+	if (c->t->snapshot)
+		c->snap = c->t->snapshot;
+	else
+	{
+		CommandCounterIncrement();
+		c->snap = RegisterSnapshot(GetLatestSnapshot());
+		c->own_snap = true;
+	}
+}
+
+static void
+state_close(AlertCheck *c)
+{
+	if (c->rel == NULL)
+		return;
+	if (c->own_snap)
+		UnregisterSnapshot(c->snap);
+	index_close(c->idx, RowExclusiveLock);
+	table_close(c->rel, RowExclusiveLock);
+	c->rel = NULL;
+}
+
+/* lock the state row of (rule, subject) if it exists */
+static bool
+state_lock(AlertCheck *c, int32 rule_id, const char *subject, LedgerRow *row)
+{
+	ScanKeyData keys[2];
+
+	state_open(c);
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(rule_id));
+	ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+						   c->idx->rd_indcollation[1], F_TEXTEQ, CStringGetTextDatum(subject));
+	return ledger_lock_row_by_keys(c->rel, c->idx, c->snap, keys, 2, row);
+}
+
+static Datum
+state_get(AlertCheck *c, LedgerRow *row, AttrNumber att, bool *isnull)
+{
+	return heap_getattr(row->tuple, att, RelationGetDescr(c->rel), isnull);
+}
+
+static void
+state_set(AlertCheck *c, AttrNumber att, Datum value, bool isnull)
+{
+	c->values[att - 1] = value;
+	c->nulls[att - 1] = isnull;
+	c->repl[att - 1] = true;
+}
+
+/* write the columns set with state_set into the locked row, and let it go */
+static void
+state_write(AlertCheck *c, LedgerRow *row)
+{
+	ledger_update_row(row, c->values, c->nulls, c->repl);
+	ledger_release_row(row);
+	memset(c->repl, 0, sizeof(bool) * RelationGetDescr(c->rel)->natts);
+}
+
+/* the order of two subjects in the primary key */
+static int
+subject_cmp(AlertCheck *c, const char *a, const char *b)
+{
+	state_open(c);
+	return DatumGetInt32(FunctionCall2Coll(index_getprocinfo(c->idx, 2, BTORDER_PROC),
+										   c->idx->rd_indcollation[1],
+										   CStringGetTextDatum(a), CStringGetTextDatum(b)));
+}
+
+/* int8 + int8 as SQL's operator does it */
+static int64
+int8_plus(int64 a, int64 b)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("bigint out of range")));
+	return r;
+}
+
+/*
+ * velocity and structuring, on an existing row: the window goes on while its start is
+ * after at - window, else a new one opens with this transfer.
+ */
+static void
+window_step(AlertCheck *c, const AlertRule *r, LedgerRow *row,
+			int64 *n, int64 *total, TimestampTz *start)
+{
+	const RgLimitTransfer *t = c->t;
+	bool		start_null,
+				isnull;
+	TimestampTz old_start = DatumGetTimestampTz(state_get(c, row, satt.window_start, &start_null));
+	int64		old_n = DatumGetInt64(state_get(c, row, satt.n, &isnull));
+	int64		old_total = DatumGetInt64(state_get(c, row, satt.total, &isnull));
+	TimestampTz edge = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+															   TimestampTzGetDatum(t->at),
+															   PointerGetDatum(r->span)));
+	bool		in_window = !start_null && old_start > edge;
+
+	*start = in_window ? old_start : t->at;
+	*n = in_window ? int8_plus(old_n, 1) : 1;
+	*total = in_window ? int8_plus(old_total, t->amount) : t->amount;
+	state_set(c, satt.window_start, TimestampTzGetDatum(*start), false);
+	state_set(c, satt.n, Int64GetDatum(*n), false);
+	state_set(c, satt.total, Int64GetDatum(*total), false);
+	state_set(c, satt.last_at, TimestampTzGetDatum(t->at), false);
+	state_write(c, row);
+}
+
+/*
+ * amount_anomaly, on an existing row: Welford's step with float8's checked operators,
+ * in the order the SQL evaluates them.
+ */
+static void
+anomaly_step(AlertCheck *c, LedgerRow *row, double x, int64 *n, double *mean, double *m2)
+{
+	bool		isnull;
+	int64		old_n = DatumGetInt64(state_get(c, row, satt.n, &isnull));
+	double		old_mean = DatumGetFloat8(state_get(c, row, satt.mean, &isnull));
+	double		old_m2 = DatumGetFloat8(state_get(c, row, satt.m2, &isnull));
+	double		delta;
+
+	*n = int8_plus(old_n, 1);
+	delta = float8_mi(x, old_mean);
+	*mean = float8_pl(old_mean, float8_div(delta, (double) *n));
+	*m2 = float8_pl(old_m2, float8_mul(delta, float8_mi(x, *mean)));
+	state_set(c, satt.n, Int64GetDatum(*n), false);
+	state_set(c, satt.mean, Float8GetDatum(*mean), false);
+	state_set(c, satt.m2, Float8GetDatum(*m2), false);
+	state_set(c, satt.last_at, TimestampTzGetDatum(c->t->at), false);
+	state_write(c, row);
+}
+
+/*
+ * dormant_reactivation, on an existing row: the previous activity moves to window_start.
+ * Returns whether there was one, in *prev.
+ */
+static bool
+activity_step(AlertCheck *c, LedgerRow *row, TimestampTz *prev)
+{
+	bool		prev_null,
+				isnull;
+	Datum		last = state_get(c, row, satt.last_at, &prev_null);
+	int64		old_n = DatumGetInt64(state_get(c, row, satt.n, &isnull));
+
+	*prev = prev_null ? 0 : DatumGetTimestampTz(last);
+	state_set(c, satt.window_start, last, prev_null);
+	state_set(c, satt.n, Int64GetDatum(int8_plus(old_n, 1)), false);
+	state_set(c, satt.last_at, TimestampTzGetDatum(c->t->at), false);
+	state_write(c, row);
+	return !prev_null;
 }
 
 /* ---------- evaluation ---------- */
@@ -556,22 +796,23 @@ refuse(const AlertRule *r, const RgLimitTransfer *t, const char *why)
 }
 
 static void
-fire(const AlertRule *r, const RgLimitTransfer *t, const char *owner, int64 account,
+fire(AlertCheck *c, const AlertRule *r, const char *owner, int64 account,
 	 StringInfo detail, const char *why)
 {
 	if (r->block)
-		refuse(r, t, why);
+		refuse(r, c->t, why);
 	json_str(detail, "kind", kind_names[r->kind]);
 	json_str(detail, "reason", why);
 	appendStringInfoChar(detail, '}');
-	rg_alert_raise(r->name, r->severity, owner, account, t->transfer_id, detail->data);
+	check_spi(c);
+	rg_alert_raise(r->name, r->severity, owner, account, c->t->transfer_id, detail->data);
 }
 
 static void
-check_window(const AlertRule *r, const RgLimitTransfer *t, const RgLimitParty *party)
+check_window(AlertCheck *c, const AlertRule *r, const RgLimitParty *party)
 {
-	Datum		v[5];
-	bool		isnull;
+	const RgLimitTransfer *t = c->t;
+	LedgerRow	row = {0};
 	int64		n,
 				total;
 	TimestampTz start;
@@ -582,16 +823,36 @@ check_window(const AlertRule *r, const RgLimitTransfer *t, const RgLimitParty *p
 	if (r->kind == KIND_STRUCTURING &&
 		!(t->amount < r->threshold && (double) t->amount >= (double) r->threshold * (1.0 - r->margin)))
 		return;
-	v[0] = Int32GetDatum(r->id);
-	v[1] = CStringGetTextDatum(party->owner);
-	v[2] = TimestampTzGetDatum(t->at);
-	v[3] = Int64GetDatum(t->amount);
-	v[4] = Float8GetDatum(r->window);
-	exec_state_plan(&window_plan, v);
-	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	start = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	if (state_lock(c, r->id, party->owner, &row))
+		window_step(c, r, &row, &n, &total, &start);
+	else
+	{
+		Datum		v[5];
+		bool		isnull;
 
+		v[0] = Int32GetDatum(r->id);
+		v[1] = CStringGetTextDatum(party->owner);
+		v[2] = TimestampTzGetDatum(t->at);
+		v[3] = Int64GetDatum(t->amount);
+		v[4] = Float8GetDatum(r->window);
+		exec_upsert(c, &window_plan, v);
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		start = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	}
+
+	if (r->kind == KIND_STRUCTURING)
+	{
+		if (n < r->count)
+			return;
+	}
+	else
+	{
+		over_count = r->has_max_count && n > r->max_count;
+		over_sum = r->has_max_sum && total > r->max_sum;
+		if (!over_count && !over_sum)
+			return;
+	}
 	initStringInfo(&d);
 	appendStringInfoChar(&d, '{');
 	json_time(&d, "window_start", start);
@@ -601,56 +862,58 @@ check_window(const AlertRule *r, const RgLimitTransfer *t, const RgLimitParty *p
 	json_str(&d, "currency", t->currency);
 	if (r->kind == KIND_STRUCTURING)
 	{
-		if (n < r->count)
-			return;
 		json_int(&d, "threshold", r->threshold);
 		json_num(&d, "margin", r->margin);
-		fire(r, t, party->owner, party->account_id, &d,
+		fire(c, r, party->owner, party->account_id, &d,
 			 psprintf("Owner \"%s\" made " INT64_FORMAT " transfers just under " INT64_FORMAT
 					  " %s within %g seconds.", party->owner, n, r->threshold, t->currency, r->window));
 		return;
 	}
-	over_count = r->has_max_count && n > r->max_count;
-	over_sum = r->has_max_sum && total > r->max_sum;
-	if (!over_count && !over_sum)
-		return;
 	if (r->has_max_count)
 		json_int(&d, "max_count", r->max_count);
 	if (r->has_max_sum)
 		json_int(&d, "max_sum", r->max_sum);
-	fire(r, t, party->owner, party->account_id, &d,
+	fire(c, r, party->owner, party->account_id, &d,
 		 psprintf("Owner \"%s\" made " INT64_FORMAT " transfers of " INT64_FORMAT " %s in total within %g seconds.",
 				  party->owner, n, total, t->currency, r->window));
 }
 
 static void
-check_anomaly(const AlertRule *r, const RgLimitTransfer *t, const RgLimitParty *party)
+check_anomaly(AlertCheck *c, const AlertRule *r, const RgLimitParty *party)
 {
-	Datum		v[4];
-	bool		isnull;
+	const RgLimitTransfer *t = c->t;
+	LedgerRow	row = {0};
 	int64		n;
 	double		mean,
 				m2,
+				mean_after,
+				m2_after,
 				sd,
 				x = (double) t->amount;
 	StringInfoData d;
 
-	v[0] = Int32GetDatum(r->id);
-	v[1] = CStringGetTextDatum(party->owner);
-	v[2] = TimestampTzGetDatum(t->at);
-	v[3] = Float8GetDatum(x);
-	exec_state_plan(&anomaly_plan, v);
+	if (state_lock(c, r->id, party->owner, &row))
+		anomaly_step(c, &row, x, &n, &mean_after, &m2_after);
+	else
+	{
+		Datum		v[4];
+		bool		isnull;
+
+		v[0] = Int32GetDatum(r->id);
+		v[1] = CStringGetTextDatum(party->owner);
+		v[2] = TimestampTzGetDatum(t->at);
+		v[3] = Float8GetDatum(x);
+		exec_upsert(c, &anomaly_plan, v);
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		mean_after = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		m2_after = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	}
 	/* the state after this transfer joined; recover the state before it */
-	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) - 1;
+	n = n - 1;
 	if (n < r->min_history || n < 2)
 		return;
-	{
-		double		mean_after = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		double		m2_after = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-
-		mean = (mean_after * (double) (n + 1) - x) / (double) n;
-		m2 = m2_after - (x - mean) * (x - mean_after);
-	}
+	mean = (mean_after * (double) (n + 1) - x) / (double) n;
+	m2 = m2_after - (x - mean) * (x - mean_after);
 	sd = sqrt(Max(m2, 0.0) / (double) (n - 1));
 	if (!(fabs(x - mean) > r->k * sd))
 		return;
@@ -663,78 +926,82 @@ check_anomaly(const AlertRule *r, const RgLimitTransfer *t, const RgLimitParty *
 	json_num(&d, "sd", sd);
 	json_num(&d, "k", r->k);
 	json_num(&d, "z", sd > 0 ? (x - mean) / sd : (x > mean ? INFINITY : -INFINITY));
-	fire(r, t, party->owner, party->account_id, &d,
+	fire(c, r, party->owner, party->account_id, &d,
 		 psprintf("The amount " INT64_FORMAT " %s is more than %g standard deviations (%.2f) from owner \"%s\"'s mean of %.2f over "
 				  INT64_FORMAT " transfers.", t->amount, t->currency, r->k, sd, party->owner, mean, n));
 }
 
 /*
- * Note activity on both owned accounts (one statement when both rows exist); flag the
- * debited account's first outflow after a long silence.
+ * Note activity on both owned accounts (existing rows locked in the index's order, then
+ * first rows created debit first); flag the debited account's first outflow after a
+ * long silence.
  */
 static void
-check_dormant(const AlertRule *r, const RgLimitTransfer *t)
+check_dormant(AlertCheck *c, const AlertRule *r)
 {
-	const RgLimitParty *debit = t->debit.owner ? &t->debit : NULL;
-	const RgLimitParty *credit = t->credit.owner ? &t->credit : NULL;
-	char	   *dsub = NULL,
-			   *csub = NULL;
-	bool		dseen = false,
-				cseen = false,
-				has_prev = false,
-				isnull;
+	const RgLimitTransfer *t = c->t;
+	const RgLimitParty *sides[2];
+	char	   *subjects[2];
+	bool		seen[2] = {false, false};
+	int			nsides = 0,
+				order[2] = {0, 1};
+	bool		has_prev = false;
 	TimestampTz last = 0;
 	double		idle_days;
-	Datum		v[4];
 	StringInfoData d;
 
-	if (debit == NULL && credit == NULL)
+	/* sides[0] is the debited account when it has an owner */
+	if (t->debit.owner)
+		sides[nsides++] = &t->debit;
+	if (t->credit.owner)
+		sides[nsides++] = &t->credit;
+	if (nsides == 0)
 		return;
-	v[0] = Int32GetDatum(r->id);
-	v[2] = TimestampTzGetDatum(t->at);
-	if (debit)
-		dsub = psprintf("account %lld", (long long) debit->account_id);
-	if (credit)
-		csub = psprintf("account %lld", (long long) credit->account_id);
-	if (debit && credit)
+	for (int i = 0; i < nsides; i++)
+		subjects[i] = psprintf("account %lld", (long long) sides[i]->account_id);
+	if (nsides == 2 && subject_cmp(c, subjects[0], subjects[1]) > 0)
 	{
-		v[1] = CStringGetTextDatum(dsub);
-		v[3] = CStringGetTextDatum(csub);
-		if (SPI_execute_plan(activity_pair_plan, v, NULL, false, 2) != SPI_OK_UPDATE_RETURNING)
-			elog(ERROR, "could not update alert rule state");
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			char	   *subject = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-			Datum		prev = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		order[0] = 1;
+		order[1] = 0;
+	}
+	for (int k = 0; k < nsides; k++)
+	{
+		int			i = order[k];
+		LedgerRow	row = {0};
+		TimestampTz prev;
+		bool		found_prev;
 
-			if (strcmp(subject, dsub) == 0)
-			{
-				dseen = true;
-				has_prev = !isnull;
-				last = isnull ? 0 : DatumGetTimestampTz(prev);
-			}
-			else
-				cseen = true;
+		if (!state_lock(c, r->id, subjects[i], &row))
+			continue;
+		found_prev = activity_step(c, &row, &prev);
+		seen[i] = true;
+		if (sides[i] == &t->debit)
+		{
+			has_prev = found_prev;
+			last = prev;
 		}
 	}
-	if (debit && !dseen)
+	for (int i = 0; i < nsides; i++)
 	{
+		Datum		v[3];
 		Datum		prev;
+		bool		isnull;
 
-		v[1] = CStringGetTextDatum(dsub);
-		exec_state_plan(&activity_plan, v);
-		/* RETURNING shows the row after the update: window_start is the activity before */
+		if (seen[i])
+			continue;
+		v[0] = Int32GetDatum(r->id);
+		v[1] = CStringGetTextDatum(subjects[i]);
+		v[2] = TimestampTzGetDatum(t->at);
+		exec_upsert(c, &activity_plan, v);
+		if (sides[i] != &t->debit)
+			continue;
+		/* RETURNING shows the row after the change: window_start is the activity before */
 		prev = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		has_prev = !isnull;
 		last = isnull ? 0 : DatumGetTimestampTz(prev);
 	}
-	if (credit && !cseen)
-	{
-		v[1] = CStringGetTextDatum(csub);
-		exec_state_plan(&activity_plan, v);
-	}
 
-	if (debit == NULL || !has_prev || !kind_matches(r, t->kind))
+	if (sides[0] != &t->debit || !has_prev || !kind_matches(r, t->kind))
 		return;
 	if (r->currency && strcmp(r->currency, t->currency) != 0)
 		return;
@@ -748,13 +1015,15 @@ check_dormant(const AlertRule *r, const RgLimitTransfer *t)
 	json_num(&d, "days", r->days);
 	json_int(&d, "amount", t->amount);
 	json_str(&d, "currency", t->currency);
-	fire(r, t, debit->owner, debit->account_id, &d,
-		 psprintf("Account \"%s\" pays out after %.1f days without activity.", debit->code, idle_days));
+	fire(c, r, t->debit.owner, t->debit.account_id, &d,
+		 psprintf("Account \"%s\" pays out after %.1f days without activity.", t->debit.code, idle_days));
 }
 
 static void
-check_limit_near(const AlertRule *r, const RgLimitTransfer *t)
+check_limit_near(AlertCheck *c, const AlertRule *r)
 {
+	const RgLimitTransfer *t = c->t;
+
 	for (int i = 0; i < nusages; i++)
 	{
 		const LimitUsage *u = &usages[i];
@@ -772,6 +1041,8 @@ check_limit_near(const AlertRule *r, const RgLimitTransfer *t)
 		v[0] = Int32GetDatum(r->id);
 		v[1] = CStringGetTextDatum(psprintf("%s|%s|%s", u->limit, u->subject, u->period));
 		v[2] = TimestampTzGetDatum(t->at);
+		check_spi(c);
+		prepare_plans();
 		if (SPI_execute_plan(once_plan, v, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not update alert rule state");
 		if (SPI_processed == 0)
@@ -785,7 +1056,7 @@ check_limit_near(const AlertRule *r, const RgLimitTransfer *t)
 		json_int(&d, "used", u->after);
 		json_int(&d, "threshold", u->threshold);
 		json_num(&d, "share", r->share);
-		fire(r, t, u->owner, u->account, &d,
+		fire(c, r, u->owner, u->account, &d,
 			 psprintf("Limit \"%s\" for \"%s\" is %.0f%% used (" INT64_FORMAT " of " INT64_FORMAT ").",
 					  u->limit, u->subject, 100.0 * (double) u->after / (double) u->threshold,
 					  u->after, u->threshold));
@@ -795,12 +1066,15 @@ check_limit_near(const AlertRule *r, const RgLimitTransfer *t)
 void
 rg_alerts_check(const RgLimitTransfer *t)
 {
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "could not connect to SPI");
+	AlertCheck	c = {0};
+
+	c.t = t;
 	AcceptInvalidationMessages();
 	if (!rules_valid)
+	{
+		check_spi(&c);
 		load_rules();
-	prepare_plans();
+	}
 	if (usage_transfer != t->transfer_id)
 		forget_limit_usage();
 
@@ -812,7 +1086,7 @@ rg_alerts_check(const RgLimitTransfer *t)
 		CHECK_FOR_INTERRUPTS();
 		if (r->kind == KIND_DORMANT_REACTIVATION)
 		{
-			check_dormant(r, t);
+			check_dormant(&c, r);
 			continue;
 		}
 		if (!kind_matches(r, t->kind))
@@ -824,19 +1098,21 @@ rg_alerts_check(const RgLimitTransfer *t)
 			case KIND_VELOCITY:
 			case KIND_STRUCTURING:
 				if (party->owner)
-					check_window(r, t, party);
+					check_window(&c, r, party);
 				break;
 			case KIND_AMOUNT_ANOMALY:
 				if (party->owner)
-					check_anomaly(r, t, party);
+					check_anomaly(&c, r, party);
 				break;
 			case KIND_LIMIT_NEAR:
-				check_limit_near(r, t);
+				check_limit_near(&c, r);
 				break;
 			default:
 				break;
 		}
 	}
 	forget_limit_usage();
-	SPI_finish();
+	state_close(&c);
+	if (c.spi)
+		SPI_finish();
 }
