@@ -6,6 +6,8 @@
 #   make bench [BENCH=name]     benchmarks, as ratios against a baseline measured in the same run
 #   make installcheck           pg_regress suites against an already running server
 #   make test SANITIZE=1        the same, with the extension built under UBSan
+#   make test SANITIZE=address  the same, under ASan and UBSan, against a PostgreSQL built
+#                               with ASan (test/asan/build-postgres.sh; built once, cached)
 #   make stress                 the slow suites in test/stress/ (fuzzing, ...)
 #   make fuzz                   build the libFuzzer harnesses of test/fuzz/
 
@@ -55,6 +57,12 @@ REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 
 EXTRA_CLEAN = test/bench/results
 
+# SANITIZE=address builds against the ASan build of PostgreSQL (see below), whose
+# pg_config would report its own small leaks at exit
+RG_ASAN_CACHE ?= /var/cache/riskguard/asan
+ifeq ($(SANITIZE),address)
+PG_CONFIG ?= ASAN_OPTIONS=detect_leaks=0 $(RG_ASAN_CACHE)/postgresql-15/bin/pg_config
+endif
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -63,13 +71,19 @@ $(DATA_built): $(SQL_PIECES) riskguard.control
 	cat $(SQL_PIECES) | sed 's/@EXTVERSION@/$(EXTVERSION)/g' > $@
 
 # ---- hardening: sanitizer builds and fuzz harnesses ----
-# SANITIZE=1 builds the extension with UndefinedBehaviorSanitizer (any report aborts);
-# test/run then scans the server logs for reports.  The objects remember which way they
-# were built, so switching rebuilds them.
-RG_FLAVOUR := $(if $(SANITIZE),ubsan,plain)
-ifneq ($(SANITIZE),)
+# SANITIZE=1 (or undefined) builds the extension with UndefinedBehaviorSanitizer (any
+# report aborts); test/run then scans the server logs for reports.  SANITIZE=address
+# builds it with AddressSanitizer and UBSan against the PostgreSQL that
+# test/asan/build-postgres.sh built with ASan (its pg_config is the default PG_CONFIG
+# then).  The objects remember which way they were built, so switching rebuilds them.
+RG_FLAVOUR := $(if $(SANITIZE),$(if $(filter address,$(SANITIZE)),asan,ubsan),plain)
+ifeq ($(RG_FLAVOUR),ubsan)
 PG_CFLAGS += -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SHLIB_LINK += -fsanitize=undefined
+endif
+ifeq ($(RG_FLAVOUR),asan)
+PG_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SHLIB_LINK += -fsanitize=address,undefined
 endif
 src/.flavour: FORCE
 	@echo $(RG_FLAVOUR) | cmp -s - $@ || echo $(RG_FLAVOUR) >$@

@@ -8,6 +8,16 @@
 PGVER=15
 PGBIN_SYS=/usr/lib/postgresql/$PGVER/bin
 PGSHARE_SYS=/usr/share/postgresql/$PGVER
+# The installation the clusters run from, named by its pg_config: Debian's, or with
+# SANITIZE=address the ASan build that test/asan/build-postgres.sh keeps in its cache.
+RG_ASAN_CACHE=${RG_ASAN_CACHE:-/var/cache/riskguard/asan}
+if [ -z "${PG_CONFIG:-}" ]; then
+	if [ "${SANITIZE:-}" = address ]; then
+		PG_CONFIG=$RG_ASAN_CACHE/postgresql-$PGVER/bin/pg_config
+	else
+		PG_CONFIG=$PGBIN_SYS/pg_config
+	fi
+fi
 
 rg_as_server_user() {
 	if [ "$(id -u)" = 0 ]; then
@@ -18,34 +28,60 @@ rg_as_server_user() {
 }
 
 # rg_make_install TOP ROOT: build riskguard in TOP and install it into a copy of
-# PostgreSQL under ROOT.  Sets PGBIN.
+# the PostgreSQL installation that PG_CONFIG names (its bin, lib and share directories,
+# at the same paths under ROOT).  Sets PGBIN.
 rg_make_install() {
-	local top=$1 root=$2
-	mkdir -p "$root/usr/lib/postgresql" "$root/usr/share/postgresql"
-	cp -a "/usr/lib/postgresql/$PGVER" "$root/usr/lib/postgresql/"
-	cp -a "$PGSHARE_SYS" "$root/usr/share/postgresql/"
-	make -s -C "$top" with_llvm=no >"$root/build.log" 2>&1 \
-		&& make -s -C "$top" with_llvm=no install DESTDIR="$root" >>"$root/build.log" 2>&1 \
+	local top=$1 root=$2 d bindir
+	if [ "${SANITIZE:-}" = address ]; then rg_asan_options "$root/sanitizer"; fi
+	bindir=$("$PG_CONFIG" --bindir) || return 1
+	for d in "$bindir" "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --sharedir)"; do
+		mkdir -p "$root$(dirname "$d")"
+		cp -a "$d" "$root$(dirname "$d")/"
+	done
+	make -s -C "$top" with_llvm=no PG_CONFIG="$PG_CONFIG" >"$root/build.log" 2>&1 \
+		&& make -s -C "$top" with_llvm=no PG_CONFIG="$PG_CONFIG" install DESTDIR="$root" \
+			>>"$root/build.log" 2>&1 \
 		|| { cat "$root/build.log" >&2; echo "riskguard: build failed" >&2; return 1; }
-	PGBIN=$root/usr/lib/postgresql/$PGVER/bin
+	PGBIN=$root$bindir
 	export PGBIN
 	if [ -n "${SANITIZE:-}" ]; then rg_sanitize_server "$PGBIN"; fi
 }
 
+# rg_asan_options DIR: the AddressSanitizer options for every instrumented program of
+# the ASan build (server and clients alike): no leak checking (PostgreSQL frees by
+# memory context, and its clients at exit), the first report aborts the process, and
+# reports go to DIR/asan.PID, where test/run looks for them.  DIR is writable by the
+# server user.
+rg_asan_options() {
+	local dir=$1
+	mkdir -p "$dir"
+	chmod 1777 "$dir"
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:print_summary=1:log_path=$dir/asan
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$dir/ubsan
+	export ASAN_OPTIONS UBSAN_OPTIONS
+}
+
 # rg_sanitize_server BINDIR: make the private copy's postgres run with the sanitizer
-# options (the extension is built with SANITIZE=1 and brings its UBSan runtime), so that
-# every cluster any test starts has them.  A report aborts the backend and lands in the
-# server's log, which test/run scans.  (Preloading the ASan runtime into Debian's
-# postgres deadlocks in glibc's bindtextdomain at startup, so ASan runs on the pure-C
-# cores through the fuzz harnesses instead; see README, "Memory safety".)
+# options, so that every cluster any test starts has them.  With SANITIZE=1 the
+# extension brings its UBSan runtime into Debian's server and a report lands in the
+# server's log; with SANITIZE=address the server itself is the ASan build (see
+# test/asan/build-postgres.sh) and reports land in the directory rg_asan_options names.
+# A report aborts the backend; test/run scans for them.  (Preloading the ASan runtime
+# into Debian's postgres deadlocks in glibc's bindtextdomain at startup; see README,
+# "Memory safety".)
 rg_sanitize_server() {
 	local bin=$1
 	mv "$bin/postgres" "$bin/postgres.bin"
-	cat >"$bin/postgres" <<'SH'
-#!/bin/sh
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-exec "$(dirname "$0")/postgres.bin" "$@"
-SH
+	{
+		echo '#!/bin/sh'
+		if [ "${SANITIZE:-}" = address ]; then
+			echo "export ASAN_OPTIONS='$ASAN_OPTIONS'"
+			echo "export UBSAN_OPTIONS='$UBSAN_OPTIONS'"
+		else
+			echo 'export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1'
+		fi
+		echo 'exec "$(dirname "$0")/postgres.bin" "$@"'
+	} >"$bin/postgres"
 	chmod 755 "$bin/postgres"
 }
 
