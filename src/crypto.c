@@ -88,16 +88,80 @@ decrypt_failed(RgCryptTable *t, RgCryptColumn *c, const char *detail)
 }
 
 /*
+ * A byte buffer that starts inside itself (on the caller's stack) and moves to palloc'd
+ * memory only when it outgrows that: the primary key fields, associated data and
+ * envelopes of a row are short, so sealing and opening allocate nothing for them.  Never
+ * copy one by value (data may point into it).  Holds no plaintext.
+ */
+#define RG_INLINE_BYTES 512
+
+typedef struct ByteBuf
+{
+	unsigned char *data;
+	size_t		len;
+	size_t		cap;
+	unsigned char inline_data[RG_INLINE_BYTES];
+} ByteBuf;
+
+static inline void
+buf_init(ByteBuf *b)
+{
+	b->data = b->inline_data;
+	b->len = 0;
+	b->cap = RG_INLINE_BYTES;
+}
+
+/* make room for more bytes after the current end */
+static void
+buf_reserve(ByteBuf *b, size_t more)
+{
+	unsigned char *d;
+	size_t		cap;
+
+	if (b->len + more <= b->cap)
+		return;
+	cap = Max(b->len + more, b->cap * 2);
+	d = palloc(cap);
+	memcpy(d, b->data, b->len);
+	if (b->data != b->inline_data)
+		pfree(b->data);
+	b->data = d;
+	b->cap = cap;
+}
+
+static inline void
+buf_append(ByteBuf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap)
+		buf_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+static inline void
+buf_put_u32(ByteBuf *b, uint32 v)
+{
+	if (b->len + 4 > b->cap)
+		buf_reserve(b, 4);
+	rg_env_put_u32(b->data, &b->len, v);
+}
+
+static inline void
+buf_free(ByteBuf *b)
+{
+	if (b->data != b->inline_data)
+		pfree(b->data);
+	buf_init(b);
+}
+
+/*
  * The primary key part of the associated data for a row: the count of key columns and
  * each value's text form, length-prefixed.
  */
 static void
-pk_value(RgCryptTable *t, int i, Datum d, StringInfo buf)
+pk_value(RgCryptTable *t, int i, Datum d, ByteBuf *buf)
 {
-	size_t		pos = 0;
-	unsigned char hdr[4];
 	char	   *s;
-	size_t		len;
 
 	/* integers print as plain decimal: the same text as their output functions */
 	if (t->pk_types[i] == INT8OID || t->pk_types[i] == INT4OID || t->pk_types[i] == INT2OID)
@@ -105,71 +169,81 @@ pk_value(RgCryptTable *t, int i, Datum d, StringInfo buf)
 		char		num[MAXINT8LEN + 1];
 		int64		n = t->pk_types[i] == INT8OID ? DatumGetInt64(d) :
 			t->pk_types[i] == INT4OID ? (int64) DatumGetInt32(d) : (int64) DatumGetInt16(d);
+		int			len = pg_lltoa(n, num);
 
-		len = pg_lltoa(n, num);
-		rg_env_put_u32(hdr, &pos, (uint32) len);
-		appendBinaryStringInfo(buf, (const char *) hdr, 4);
-		appendBinaryStringInfo(buf, num, len);
+		buf_put_u32(buf, (uint32) len);
+		buf_append(buf, num, len);
 		return;
 	}
 	s = OutputFunctionCall(&t->pk_out[i], d);
-	len = strlen(s);
-	rg_env_put_u32(hdr, &pos, (uint32) len);
-	appendBinaryStringInfo(buf, (const char *) hdr, 4);
-	appendBinaryStringInfo(buf, s, len);
+	buf_put_u32(buf, (uint32) strlen(s));
+	buf_append(buf, s, strlen(s));
 	pfree(s);
 }
 
 static void
-pk_count(RgCryptTable *t, StringInfo buf)
+pk_null(RgCryptTable *t, TupleDesc desc, int i)
 {
-	size_t		pos = 0;
-	unsigned char hdr[4];
-
-	rg_env_put_u32(hdr, &pos, (uint32) t->npk);
-	appendBinaryStringInfo(buf, (const char *) hdr, 4);
+	ereport(ERROR,
+			(errcode(ERRCODE_NOT_NULL_VIOLATION),
+			 errmsg("primary key column \"%s\" of protected table \"%s\" is null",
+					NameStr(TupleDescAttr(desc, t->pk_attnums[i] - 1)->attname),
+					t->display)));
 }
 
+/* the primary key fields of a stored tuple */
 static void
-pk_fields(RgCryptTable *t, HeapTuple tup, TupleDesc desc, StringInfo buf)
+pk_fields(RgCryptTable *t, HeapTuple tup, TupleDesc desc, ByteBuf *buf)
 {
-	pk_count(t, buf);
+	buf_put_u32(buf, (uint32) t->npk);
 	for (int i = 0; i < t->npk; i++)
 	{
 		bool		isnull;
 		Datum		d = heap_getattr(tup, t->pk_attnums[i], desc, &isnull);
 
 		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_NOT_NULL_VIOLATION),
-					 errmsg("primary key column \"%s\" of protected table \"%s\" is null",
-							NameStr(TupleDescAttr(desc, t->pk_attnums[i] - 1)->attname),
-							t->display)));
+			pk_null(t, desc, i);
 		pk_value(t, i, d, buf);
 	}
 }
 
-/* The whole associated data for key_id, given the row's primary key fields. */
-static unsigned char *
-build_ad(RgCryptColumn *c, uint32 key_id, StringInfo pk, size_t *adlen)
+/* the same from a deformed row */
+static void
+pk_fields_deformed(RgCryptTable *t, const Datum *values, const bool *nulls,
+				   TupleDesc desc, ByteBuf *buf)
 {
-	unsigned char *ad;
+	buf_put_u32(buf, (uint32) t->npk);
+	for (int i = 0; i < t->npk; i++)
+	{
+		if (nulls[t->pk_attnums[i] - 1])
+			pk_null(t, desc, i);
+		pk_value(t, i, values[t->pk_attnums[i] - 1], buf);
+	}
+}
 
-	*adlen = 5 + c->ad_fields_len + pk->len;
-	ad = palloc(*adlen);
-	rg_env_ad_header(ad, key_id);
-	memcpy(ad + 5, c->ad_fields, c->ad_fields_len);
-	memcpy(ad + 5 + c->ad_fields_len, pk->data, pk->len);
-	return ad;
+/*
+ * The whole associated data for key_id into ad (initialized by the caller): the 5 header
+ * bytes, the column's cached schema, table and column fields, then the row's primary key
+ * fields.
+ */
+static void
+build_ad(RgCryptColumn *c, uint32 key_id, const ByteBuf *pk, ByteBuf *ad)
+{
+	buf_reserve(ad, 5 + c->ad_fields_len + pk->len);
+	rg_env_ad_header(ad->data, key_id);
+	memcpy(ad->data + 5, c->ad_fields, c->ad_fields_len);
+	memcpy(ad->data + 5 + c->ad_fields_len, pk->data, pk->len);
+	ad->len = 5 + c->ad_fields_len + pk->len;
 }
 
 /*
  * The envelope bytes of a stored value: the bytes themselves for bytea, base64-decoded
- * for text.  Returns a status; RG_ENV_OK sets *env, *len and *key_id.
+ * into scratch (initialized by the caller) for text.  Returns a status; RG_ENV_OK sets
+ * *env, *len and *key_id.
  */
 static RgEnvStatus
 stored_envelope(RgCryptColumn *c, struct varlena *v, const unsigned char **env,
-				size_t *len, uint32 *key_id)
+				size_t *len, uint32 *key_id, ByteBuf *scratch)
 {
 	const char *data = VARDATA_ANY(v);
 	size_t		vlen = VARSIZE_ANY_EXHDR(v);
@@ -182,23 +256,23 @@ stored_envelope(RgCryptColumn *c, struct varlena *v, const unsigned char **env,
 	}
 	else
 	{
-		unsigned char *bin;
 		size_t		binlen;
-		RgEnvStatus st;
 
 		if (vlen < RG_B64_LEN(RG_ENV_OVERHEAD))
 			return RG_ENV_TOO_SHORT;
-		bin = palloc(vlen / 4 * 3 + 1);
-		if (!rg_env_from_base64(bin, vlen / 4 * 3 + 1, &binlen, data, vlen))
+		buf_reserve(scratch, vlen / 4 * 3 + 1);
+		if (!rg_env_from_base64(scratch->data, vlen / 4 * 3 + 1, &binlen, data, vlen))
 			return RG_ENV_NOT_BASE64;
-		st = rg_env_parse(bin, binlen, key_id);
-		*env = bin;
+		*env = scratch->data;
 		*len = binlen;
-		return st;
+		return rg_env_parse(*env, *len, key_id);
 	}
 }
 
-/* The key id of a stored value without decoding all of it, or false. */
+/*
+ * The key id of a stored value without decoding all of it, or false.  Plaintext is
+ * almost always turned away by its length or its first character.
+ */
 static bool
 peek_key_id(RgCryptColumn *c, struct varlena *v, uint32 *key_id)
 {
@@ -209,7 +283,8 @@ peek_key_id(RgCryptColumn *c, struct varlena *v, uint32 *key_id)
 
 	if (!c->is_text)
 		return rg_env_parse((const unsigned char *) data, vlen, key_id) == RG_ENV_OK;
-	if (vlen < RG_B64_LEN(RG_ENV_OVERHEAD) || vlen % 4 != 0)
+	/* an envelope's first byte, version 0x01, starts with six zero bits: base64 'A' */
+	if (vlen < RG_B64_LEN(RG_ENV_OVERHEAD) || vlen % 4 != 0 || data[0] != 'A')
 		return false;
 	/* the first 8 base64 characters are the first 6 bytes: version and key id */
 	if (!rg_env_from_base64(head, sizeof(head), &headlen, data, 8) || headlen != 6)
@@ -220,52 +295,64 @@ peek_key_id(RgCryptColumn *c, struct varlena *v, uint32 *key_id)
 	return true;
 }
 
-/* Seal plaintext under the column's active key for the row; the stored datum. */
+/*
+ * Seal plaintext under the column's active key for the row; the stored datum.  The
+ * envelope goes straight into the bytea, or through a scratch buffer into the text.
+ */
 static Datum
-seal_value(RgCryptColumn *c, const unsigned char *pt, size_t ptlen, StringInfo pk)
+seal_value(RgCryptColumn *c, const unsigned char *pt, size_t ptlen, const ByteBuf *pk)
 {
 	const unsigned char *key = rg_crypt_column_key(c, c->active_key_id);
-	size_t		adlen;
-	unsigned char *ad = build_ad(c, c->active_key_id, pk, &adlen);
+	ByteBuf		ad;
 	size_t		envlen = ptlen + RG_ENV_OVERHEAD;
+	Datum		result;
 
+	buf_init(&ad);
+	build_ad(c, c->active_key_id, pk, &ad);
 	if (!c->is_text)
 	{
 		bytea	   *out = palloc(VARHDRSZ + envlen);
 
 		SET_VARSIZE(out, VARHDRSZ + envlen);
-		rg_env_seal((unsigned char *) VARDATA(out), pt, ptlen, ad, adlen,
+		rg_env_seal((unsigned char *) VARDATA(out), pt, ptlen, ad.data, ad.len,
 					c->active_key_id, key);
-		return PointerGetDatum(out);
+		result = PointerGetDatum(out);
 	}
 	else
 	{
-		unsigned char *env = palloc(envlen);
+		ByteBuf		env;
 		size_t		b64len = RG_B64_LEN(envlen);
 		text	   *out = palloc(VARHDRSZ + b64len + 1);
 
-		rg_env_seal(env, pt, ptlen, ad, adlen, c->active_key_id, key);
-		rg_env_to_base64(VARDATA(out), env, envlen);
+		buf_init(&env);
+		buf_reserve(&env, envlen);
+		rg_env_seal(env.data, pt, ptlen, ad.data, ad.len, c->active_key_id, key);
+		rg_env_to_base64(VARDATA(out), env.data, envlen);
 		SET_VARSIZE(out, VARHDRSZ + b64len);
-		pfree(env);
-		return PointerGetDatum(out);
+		buf_free(&env);
+		result = PointerGetDatum(out);
 	}
+	buf_free(&ad);
+	return result;
 }
 
 /* Open an envelope for a row into a wiped buffer, or return the failure. */
 static RgEnvStatus
 open_for_row(RgCryptColumn *c, const unsigned char *env, size_t envlen, uint32 key_id,
-			 StringInfo pk, unsigned char **pt)
+			 const ByteBuf *pk, unsigned char **pt)
 {
 	const unsigned char *key = rg_crypt_column_key(c, key_id);
-	size_t		adlen;
-	unsigned char *ad;
+	ByteBuf		ad;
+	RgEnvStatus st;
 
 	if (key == NULL)
 		return RG_ENV_AUTH_FAILED;
-	ad = build_ad(c, key_id, pk, &adlen);
+	buf_init(&ad);
+	build_ad(c, key_id, pk, &ad);
 	*pt = palloc_wiped(envlen - RG_ENV_OVERHEAD);
-	return rg_env_open(*pt, env, envlen, ad, adlen, key);
+	st = rg_env_open(*pt, env, envlen, ad.data, ad.len, key);
+	buf_free(&ad);
+	return st;
 }
 
 static Datum
@@ -287,6 +374,61 @@ values_equal(struct varlena *a, struct varlena *b)
 		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
 }
 
+/*
+ * What the sealing trigger keeps across the rows of one statement (in fn_extra): the
+ * table's cache entry, valid while the cache's generation stands, and the arrays a row
+ * is deformed into.
+ */
+typedef struct SealCache
+{
+	uint64		generation;
+	Oid			relid;
+	int			natts;
+	RgCryptTable *table;
+	Datum	   *values;
+	bool	   *nulls;
+} SealCache;
+
+static SealCache *
+seal_cache(FunctionCallInfo fcinfo, Relation rel)
+{
+	SealCache  *sc = (SealCache *) fcinfo->flinfo->fn_extra;
+	TupleDesc	desc = RelationGetDescr(rel);
+	RgCryptTable *t;
+
+	if (sc != NULL && sc->generation == rg_crypt_generation &&
+		sc->relid == RelationGetRelid(rel) && sc->natts == desc->natts)
+		return sc;
+
+	t = rg_crypt_table(RelationGetRelid(rel));
+	if (t == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" has the riskguard sealing trigger but no protected columns",
+						RelationGetRelationName(rel)),
+				 errhint("Protect its columns again with riskguard.protect_column, or drop the trigger riskguard_seal.")));
+	if (sc == NULL)
+	{
+		sc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(SealCache));
+		fcinfo->flinfo->fn_extra = sc;
+	}
+	if (sc->natts != desc->natts || sc->values == NULL)
+	{
+		if (sc->values)
+		{
+			pfree(sc->values);
+			pfree(sc->nulls);
+		}
+		sc->values = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Datum) * desc->natts);
+		sc->nulls = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(bool) * desc->natts);
+		sc->natts = desc->natts;
+	}
+	sc->table = t;
+	sc->relid = RelationGetRelid(rel);
+	sc->generation = rg_crypt_generation;
+	return sc;
+}
+
 PG_FUNCTION_INFO_V1(rg_seal_trigger);
 
 /*
@@ -294,6 +436,9 @@ PG_FUNCTION_INFO_V1(rg_seal_trigger);
  * protected column of the row and fills its blind index columns.  A value that already
  * is a valid envelope for its row under the active key is kept as it is; one under an
  * older key, or carried over from the row's old primary key, is resealed.
+ *
+ * The new row is deformed once, its protected and blind index values replaced in place,
+ * and formed once (as heap_modify_tuple would, without deforming it a second time).
  */
 Datum
 rg_seal_trigger(PG_FUNCTION_ARGS)
@@ -303,13 +448,13 @@ rg_seal_trigger(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	HeapTuple	newtup;
 	HeapTuple	oldtup = NULL;
+	SealCache  *sc;
 	RgCryptTable *t;
-	StringInfoData pk_new;
-	StringInfoData pk_old;
+	ByteBuf		pk_new;
+	ByteBuf		pk_old;
 	bool		pk_changed = false;
 	Datum	   *values;
 	bool	   *nulls;
-	bool	   *repl;
 	bool		any = false;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
@@ -329,32 +474,26 @@ rg_seal_trigger(PG_FUNCTION_ARGS)
 	else
 		newtup = td->tg_trigtuple;
 
-	t = rg_crypt_table(RelationGetRelid(rel));
-	if (t == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" has the riskguard sealing trigger but no protected columns",
-						RelationGetRelationName(rel)),
-				 errhint("Protect its columns again with riskguard.protect_column, or drop the trigger riskguard_seal.")));
+	sc = seal_cache(fcinfo, rel);
+	t = sc->table;
+	values = sc->values;
+	nulls = sc->nulls;
+	rg_env_nonce_owner((long) MyProcPid);
+	heap_deform_tuple(newtup, desc, values, nulls);
 
-	initStringInfo(&pk_new);
-	pk_fields(t, newtup, desc, &pk_new);
+	buf_init(&pk_new);
+	pk_fields_deformed(t, values, nulls, desc, &pk_new);
+	buf_init(&pk_old);
 	if (oldtup)
 	{
-		initStringInfo(&pk_old);
 		pk_fields(t, oldtup, desc, &pk_old);
 		pk_changed = pk_old.len != pk_new.len || memcmp(pk_old.data, pk_new.data, pk_new.len) != 0;
 	}
 
-	values = palloc(sizeof(Datum) * desc->natts);
-	nulls = palloc(sizeof(bool) * desc->natts);
-	repl = palloc0(sizeof(bool) * desc->natts);
-
 	for (int i = 0; i < t->ncols; i++)
 	{
 		RgCryptColumn *c = &t->cols[i];
-		bool		isnull;
-		Datum		d = heap_getattr(newtup, c->attnum, desc, &isnull);
+		Datum		d = values[c->attnum - 1];
 		struct varlena *v;
 		const unsigned char *env;
 		size_t		envlen;
@@ -365,13 +504,12 @@ rg_seal_trigger(PG_FUNCTION_ARGS)
 		bool		has_bidx = c->bidx_attnum != InvalidAttrNumber;
 
 		CHECK_FOR_INTERRUPTS();
-		if (isnull)
+		if (nulls[c->attnum - 1])
 		{
 			if (has_bidx)
 			{
 				values[c->bidx_attnum - 1] = (Datum) 0;
 				nulls[c->bidx_attnum - 1] = true;
-				repl[c->bidx_attnum - 1] = true;
 				any = true;
 			}
 			continue;
@@ -391,7 +529,6 @@ rg_seal_trigger(PG_FUNCTION_ARGS)
 				{
 					values[c->bidx_attnum - 1] = heap_getattr(oldtup, c->bidx_attnum, desc,
 															  &nulls[c->bidx_attnum - 1]);
-					repl[c->bidx_attnum - 1] = true;
 					any = true;
 				}
 				continue;
@@ -400,8 +537,11 @@ rg_seal_trigger(PG_FUNCTION_ARGS)
 
 		if (peek_key_id(c, v, &key_id) && rg_crypt_table_knows_key(t, key_id))
 		{
-			RgEnvStatus st = stored_envelope(c, v, &env, &envlen, &key_id);
+			ByteBuf		scratch;
+			RgEnvStatus st;
 
+			buf_init(&scratch);
+			st = stored_envelope(c, v, &env, &envlen, &key_id, &scratch);
 			if (st != RG_ENV_OK)
 				decrypt_failed(t, c, "The value looks like an envelope but is malformed or truncated.");
 			if (rg_crypt_column_key(c, key_id) == NULL)
@@ -414,6 +554,7 @@ rg_seal_trigger(PG_FUNCTION_ARGS)
 			if (st != RG_ENV_OK)
 				decrypt_failed(t, c, "The value is an envelope that does not open for this row.");
 			ptlen = envlen - RG_ENV_OVERHEAD;
+			buf_free(&scratch);
 		}
 		else
 		{
@@ -424,15 +565,12 @@ rg_seal_trigger(PG_FUNCTION_ARGS)
 		if (!keep)
 		{
 			values[c->attnum - 1] = seal_value(c, pt, ptlen, &pk_new);
-			nulls[c->attnum - 1] = false;
-			repl[c->attnum - 1] = true;
 			any = true;
 		}
 		if (has_bidx)
 		{
 			values[c->bidx_attnum - 1] = blind_index_datum(c, pt, ptlen);
 			nulls[c->bidx_attnum - 1] = false;
-			repl[c->bidx_attnum - 1] = true;
 			any = true;
 		}
 		/* wipe plaintext: the decrypted copy, or the incoming value's detoasted copy */
@@ -441,7 +579,17 @@ rg_seal_trigger(PG_FUNCTION_ARGS)
 	}
 
 	if (any)
-		newtup = heap_modify_tuple(newtup, desc, values, nulls, repl);
+	{
+		HeapTuple	sealed = heap_form_tuple(desc, values, nulls);
+
+		/* the identification heap_modify_tuple would copy */
+		sealed->t_data->t_ctid = newtup->t_data->t_ctid;
+		sealed->t_self = newtup->t_self;
+		sealed->t_tableOid = newtup->t_tableOid;
+		newtup = sealed;
+	}
+	buf_free(&pk_new);
+	buf_free(&pk_old);
 	return PointerGetDatum(newtup);
 }
 
@@ -521,18 +669,19 @@ resolve_row_column(FunctionCallInfo fcinfo, HeapTupleHeader th, const char *coln
 
 /* Open a stored value of column c for the row whose primary key fields are pk. */
 static struct varlena *
-open_stored(RgCryptTable *t, RgCryptColumn *c, struct varlena *v, StringInfo pk)
+open_stored(RgCryptTable *t, RgCryptColumn *c, struct varlena *v, const ByteBuf *pk)
 {
 	const unsigned char *env;
 	size_t		envlen;
 	uint32		key_id;
-	unsigned char *pt;
+	const unsigned char *key;
 	RgEnvStatus st;
 	struct varlena *result;
-	size_t		adlen;
-	unsigned char *ad;
+	ByteBuf		scratch;
+	ByteBuf		ad;
 
-	st = stored_envelope(c, v, &env, &envlen, &key_id);
+	buf_init(&scratch);
+	st = stored_envelope(c, v, &env, &envlen, &key_id, &scratch);
 	if (st == RG_ENV_TOO_SHORT)
 		decrypt_failed(t, c, psprintf("The value is %zu bytes long, shorter than any envelope.",
 									  VARSIZE_ANY_EXHDR(v)));
@@ -541,7 +690,8 @@ open_stored(RgCryptTable *t, RgCryptColumn *c, struct varlena *v, StringInfo pk)
 	if (st == RG_ENV_BAD_VERSION)
 		decrypt_failed(t, c, psprintf("The envelope format version %d is not supported.",
 									  (int) env[0]));
-	if (rg_crypt_column_key(c, key_id) == NULL)
+	key = rg_crypt_column_key(c, key_id);
+	if (key == NULL)
 		decrypt_failed(t, c, psprintf("The value was sealed under key id %u, which is not a key of this column.",
 									  key_id));
 
@@ -554,12 +704,14 @@ open_stored(RgCryptTable *t, RgCryptColumn *c, struct varlena *v, StringInfo pk)
 		result = palloc_wiped(VARHDRSZ + envlen - RG_ENV_OVERHEAD);
 	else
 		result = palloc(VARHDRSZ + envlen - RG_ENV_OVERHEAD);
-	pt = (unsigned char *) VARDATA(result);
-	ad = build_ad(c, key_id, pk, &adlen);
-	st = rg_env_open(pt, env, envlen, ad, adlen, rg_crypt_column_key(c, key_id));
+	buf_init(&ad);
+	build_ad(c, key_id, pk, &ad);
+	st = rg_env_open((unsigned char *) VARDATA(result), env, envlen, ad.data, ad.len, key);
 	if (st != RG_ENV_OK)
 		decrypt_failed(t, c, "The authentication tag does not verify for this row and column.");
 	SET_VARSIZE(result, VARHDRSZ + envlen - RG_ENV_OVERHEAD);
+	buf_free(&ad);
+	buf_free(&scratch);
 	return result;
 }
 
@@ -575,7 +727,7 @@ decrypt_common(FunctionCallInfo fcinfo, bool want_text, bool *isnull)
 	HeapTupleData tup;
 	Datum		d;
 	struct varlena *v;
-	StringInfoData pk;
+	ByteBuf		pk;
 
 	/* the argument's type is fixed for this call site: check it once */
 	if (fcinfo->flinfo->fn_extra == NULL)
@@ -615,9 +767,11 @@ decrypt_common(FunctionCallInfo fcinfo, bool want_text, bool *isnull)
 		return (Datum) 0;
 	v = PG_DETOAST_DATUM_PACKED(d);
 
-	initStringInfo(&pk);
+	buf_init(&pk);
 	pk_fields(t, &tup, dc->desc, &pk);
-	return PointerGetDatum(open_stored(t, c, v, &pk));
+	d = PointerGetDatum(open_stored(t, c, v, &pk));
+	buf_free(&pk);
+	return d;
 }
 
 PG_FUNCTION_INFO_V1(rg_decrypt_text);
@@ -671,7 +825,8 @@ open_by_key(FunctionCallInfo fcinfo, bool want_text)
 	OpenCache  *oc = (OpenCache *) fcinfo->flinfo->fn_extra;
 	RgCryptTable *t;
 	RgCryptColumn *c;
-	StringInfoData pk;
+	ByteBuf		pk;
+	Datum		result;
 
 	if (oc == NULL || oc->generation != rg_crypt_generation || oc->relid != relid ||
 		oc->colname_len != VARSIZE_ANY_EXHDR(coltext) ||
@@ -722,11 +877,13 @@ open_by_key(FunctionCallInfo fcinfo, bool want_text)
 	t = oc->table;
 	c = oc->column;
 
-	initStringInfo(&pk);
-	pk_count(t, &pk);
+	buf_init(&pk);
+	buf_put_u32(&pk, (uint32) t->npk);
 	for (int i = 0; i < t->npk; i++)
 		pk_value(t, i, PG_GETARG_DATUM(3 + i), &pk);
-	return PointerGetDatum(open_stored(t, c, v, &pk));
+	result = PointerGetDatum(open_stored(t, c, v, &pk));
+	buf_free(&pk);
+	return result;
 }
 
 PG_FUNCTION_INFO_V1(rg_open_text);

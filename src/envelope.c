@@ -72,14 +72,21 @@ rg_env_parse(const unsigned char *env, size_t len, uint32_t *key_id)
 }
 
 /*
- * Nonces: 24 random bytes each, drawn from the operating system's generator in blocks
- * of NONCE_BLOCK nonces, so that sealing a row costs no system call.  A fork handler
- * empties the block in the child, so a forked process never reuses its parent's.
+ * Nonces: 24 random bytes each, handed out from a per-process block of NONCE_BLOCK
+ * nonces so that sealing a row costs no system call.  The block is the ChaCha20 stream
+ * (randombytes_buf_deterministic) of a fresh 32-byte seed from the operating system's
+ * generator, which is wiped as soon as the block is filled: one getrandom per block
+ * instead of one per 256 bytes.  A block belongs to the process that filled it: a fork
+ * handler empties it in the child, and callers that know their process id pass it to
+ * rg_env_nonce_owner, so a process never hands out nonces filled by its parent (the
+ * postmaster never fills one: it seals nothing).
  */
-#define NONCE_BLOCK 170
+#define NONCE_BLOCK 256
 static unsigned char nonce_block[NONCE_BLOCK * RG_ENV_NONCE_BYTES];
 static int	nonce_next = NONCE_BLOCK;
 static int	nonce_atfork = 0;
+static long nonce_filled_by = 0;	/* the owner id the block was filled for */
+static long nonce_owner = 0;		/* the owner id given last by rg_env_nonce_owner */
 
 static void
 nonce_forget(void)
@@ -89,21 +96,35 @@ nonce_forget(void)
 }
 
 void
+rg_env_nonce_owner(long owner)
+{
+	nonce_owner = owner;
+}
+
+void
 rg_env_nonce(unsigned char out[RG_ENV_NONCE_BYTES])
 {
+	unsigned char *n;
+
 	if (!nonce_atfork)
 	{
 		pthread_atfork(NULL, NULL, nonce_forget);
 		nonce_atfork = 1;
 	}
-	if (nonce_next >= NONCE_BLOCK)
+	if (nonce_next >= NONCE_BLOCK || nonce_filled_by != nonce_owner)
 	{
-		randombytes_buf(nonce_block, sizeof(nonce_block));
+		unsigned char seed[randombytes_SEEDBYTES];
+
+		randombytes_buf(seed, sizeof(seed));
+		randombytes_buf_deterministic(nonce_block, sizeof(nonce_block), seed);
+		sodium_memzero(seed, sizeof(seed));
+		nonce_filled_by = nonce_owner;
 		nonce_next = 0;
 	}
-	memcpy(out, nonce_block + (size_t) nonce_next * RG_ENV_NONCE_BYTES, RG_ENV_NONCE_BYTES);
+	n = nonce_block + (size_t) nonce_next * RG_ENV_NONCE_BYTES;
+	memcpy(out, n, RG_ENV_NONCE_BYTES);
 	/* a nonce handed out is never handed out again */
-	sodium_memzero(nonce_block + (size_t) nonce_next * RG_ENV_NONCE_BYTES, RG_ENV_NONCE_BYTES);
+	sodium_memzero(n, RG_ENV_NONCE_BYTES);
 	nonce_next++;
 }
 
@@ -165,10 +186,46 @@ rg_env_blind_index(unsigned char *out, int bits, const unsigned char *value, siz
 	sodium_memzero(full, sizeof(full));
 }
 
+static const char b64_alphabet[] =
+"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/*
+ * A table lookup per character: what is encoded is an envelope (ciphertext, nonce, key
+ * id), none of it secret, so it need not be constant-time like sodium_bin2base64.
+ */
 void
 rg_env_to_base64(char *out, const unsigned char *bin, size_t len)
 {
-	sodium_bin2base64(out, RG_B64_LEN(len) + 1, bin, len, sodium_base64_VARIANT_ORIGINAL);
+	size_t		i = 0;
+	char	   *o = out;
+
+	for (; i + 3 <= len; i += 3)
+	{
+		uint32_t	v = ((uint32_t) bin[i] << 16) | ((uint32_t) bin[i + 1] << 8) | bin[i + 2];
+
+		o[0] = b64_alphabet[v >> 18];
+		o[1] = b64_alphabet[(v >> 12) & 63];
+		o[2] = b64_alphabet[(v >> 6) & 63];
+		o[3] = b64_alphabet[v & 63];
+		o += 4;
+	}
+	if (len - i == 1)
+	{
+		o[0] = b64_alphabet[bin[i] >> 2];
+		o[1] = b64_alphabet[(bin[i] & 3) << 4];
+		o[2] = '=';
+		o[3] = '=';
+		o += 4;
+	}
+	else if (len - i == 2)
+	{
+		o[0] = b64_alphabet[bin[i] >> 2];
+		o[1] = b64_alphabet[((bin[i] & 3) << 4) | (bin[i + 1] >> 4)];
+		o[2] = b64_alphabet[(bin[i + 1] & 15) << 2];
+		o[3] = '=';
+		o += 4;
+	}
+	*o = '\0';
 }
 
 /* base64 alphabet values; 64 marks '=', 255 anything else */
@@ -208,6 +265,7 @@ rg_env_from_base64(unsigned char *out, size_t cap, size_t *outlen,
 	size_t		pad = 0;
 	size_t		n;
 	size_t		o = 0;
+	size_t		i = 0;
 
 	if (!b64_ready)
 		b64_init();
@@ -220,7 +278,25 @@ rg_env_from_base64(unsigned char *out, size_t cap, size_t *outlen,
 	n = b64len / 4 * 3 - pad;
 	if (n > cap)
 		return 0;
-	for (size_t i = 0; i < b64len; i += 4)
+	/* every group but the last: four alphabet characters, no padding */
+	for (; i + 4 < b64len; i += 4)
+	{
+		uint32_t	a = b64_table[in[i]];
+		uint32_t	b = b64_table[in[i + 1]];
+		uint32_t	c = b64_table[in[i + 2]];
+		uint32_t	d = b64_table[in[i + 3]];
+		uint32_t	v;
+
+		if ((a | b | c | d) >= 64)
+			return 0;
+		v = (a << 18) | (b << 12) | (c << 6) | d;
+		out[o] = (unsigned char) (v >> 16);
+		out[o + 1] = (unsigned char) (v >> 8);
+		out[o + 2] = (unsigned char) v;
+		o += 3;
+	}
+	/* the last group, where padding may end the text */
+	for (; i < b64len; i += 4)
 	{
 		unsigned char a = b64_table[in[i]];
 		unsigned char b = b64_table[in[i + 1]];

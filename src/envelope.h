@@ -93,8 +93,13 @@ extern void rg_env_blind_index(unsigned char *out, int bits,
 							   const unsigned char *value, size_t len,
 							   const unsigned char key[RG_ENV_KEY_BYTES]);
 
-/* A fresh random nonce (from a per-process block of operating-system randomness). */
+/*
+ * A fresh random nonce, from a per-process block expanded from operating-system
+ * randomness.  rg_env_nonce_owner names the process (its id) the caller runs in: a block
+ * filled for another owner is never used.
+ */
 extern void rg_env_nonce(unsigned char out[RG_ENV_NONCE_BYTES]);
+extern void rg_env_nonce_owner(long owner);
 
 /* Base64 (standard alphabet, padded, no line breaks).  out holds RG_B64_LEN(len) + 1. */
 extern void rg_env_to_base64(char *out, const unsigned char *bin, size_t len);
