@@ -362,13 +362,26 @@ rule_applies(const LimitRule *r, const RgLimitTransfer *t, const RgLimitParty **
 	return true;
 }
 
+/* connect to SPI the first time a step needs SQL; limits_apply disconnects */
 static void
-ensure_rules(void)
+limits_spi(bool *connected)
+{
+	if (*connected)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "could not connect to SPI");
+	*connected = true;
+}
+
+static void
+ensure_rules(bool *connected)
 {
 	AcceptInvalidationMessages();
 	if (!rules_valid)
+	{
+		limits_spi(connected);
 		load_rules();
-	prepare_plans();
+	}
 }
 
 /*
@@ -616,10 +629,10 @@ limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void 
 {
 	CounterHit *hits;
 	int			nhits = 0;
+	bool		spi = false;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "could not connect to SPI");
-	ensure_rules();
+	/* most transfers touch only counters that exist: no SQL runs for them */
+	ensure_rules(&spi);
 
 	/* which rules count this transfer, against which counter */
 	hits = palloc(sizeof(CounterHit) * Max(nrules, 1));
@@ -638,6 +651,8 @@ limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void 
 	/* usage before this transfer: read (dry run) or counted, in one statement */
 	if (dry_run)
 	{
+		limits_spi(&spi);
+		prepare_plans();
 		for (int i = 0; i < nhits; i++)
 			if (hits[i].rule->metric != METRIC_PER_TRANSFER)
 				hits[i].before = counter_get(hits[i].rule, hits[i].subject, hits[i].period);
@@ -661,6 +676,7 @@ limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void 
 		/* counters new in this window: created (or met concurrently) by the upsert */
 		if (ncounted > 0)
 		{
+			limits_spi(&spi);
 			qsort(hits, ncounted, sizeof(CounterHit), cmp_hits);
 			counters_add(hits, ncounted);
 		}
@@ -712,9 +728,11 @@ limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void 
 									Max(r->threshold - h->before, 0)),
 						 "%s", msg);
 			}
+			limits_spi(&spi);
 			record_alert(r, t, h->party, h->subject, h->period, h->before, h->delta);
 		}
-	SPI_finish();
+	if (spi)
+		SPI_finish();
 }
 
 void
@@ -884,10 +902,13 @@ rg_limit_match(PG_FUNCTION_ARGS)
 	t.amount = PG_GETARG_INT64(11);
 	t.at = PG_GETARG_TIMESTAMPTZ(12);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "could not connect to SPI");
-	ensure_rules();
-	SPI_finish();
+	{
+		bool		spi = false;
+
+		ensure_rules(&spi);
+		if (spi)
+			SPI_finish();
+	}
 	for (int i = 0; i < nrules; i++)
 		if (rules[i].id == rule_id)
 			r = &rules[i];
