@@ -41,7 +41,8 @@ typedef struct FitState
 	int32		k;				/* features per row; -1 until the first usable row */
 	int64		n;				/* rows in all segments */
 	int64		skipped;		/* rows with NULLs */
-	double	   *own;			/* the growing buffer: own_n rows of k + 1 doubles */
+	char	   *buf;			/* the growing buffer: room for the serialized header, */
+	double	   *own;			/* then own_n rows of k + 1 doubles */
 	int64		own_n;
 	int64		own_cap;
 	FitSegment *segs;			/* rows taken over by combine */
@@ -51,26 +52,19 @@ typedef struct FitState
 	double	   *xty;			/* k + 1 */
 
 	/*
-	 * Warm start.  A parallel worker fits its own rows before sending them (a sample,
-	 * then one Newton step over all of them); the leader starts Newton from the
-	 * information-weighted mean of those fits, (sum H_i)^-1 sum H_i b_i, which is close
-	 * to the fit over all rows, so it needs fewer passes over the rows than from the
-	 * intercept-only start.
+	 * Warm start.  A parallel worker fits its own rows before sending them (one Newton
+	 * step over all of them from the step the moment sums give); the leader starts
+	 * Newton from the information-weighted mean of those fits, (sum H_i)^-1 sum H_i b_i,
+	 * which is close to the fit over all rows, so it needs fewer passes over the rows
+	 * than from the intercept-only start.
 	 */
 	double	   *warm_h;			/* sum of the parts' H_i, upper triangle */
 	double	   *warm_hb;		/* sum of H_i b_i */
 	int64		warm_n;			/* rows covered by the parts' fits */
 } FitState;
 
-#define FIT_SERIAL_HEADER (2 * sizeof(int32) + 2 * sizeof(int64))
-
-/*
- * A part fits itself before it is sent only when it has this many rows per coefficient:
- * a fit of a sample of about WARM_SAMPLE_ROWS rows (more when there are many
- * coefficients), then one Newton step over all its rows.
- */
+/* a part fits itself before it is sent only when it has this many rows per coefficient */
 #define WARM_ROWS_PER_COEF 200
-#define WARM_SAMPLE_ROWS 65536
 
 static MemoryContext
 agg_context(FunctionCallInfo fcinfo, const char *what)
@@ -116,6 +110,36 @@ set_width(FitState *s, MemoryContext ctx, int k)
 	}
 }
 
+/*
+ * The serialized state, a bytea: after the varlena header k (int32), whether a local fit
+ * follows (int32), a reserved int32 (zero), n (int64) and skipped (int64); then when
+ * n > 0 X'X (p x p), X'y (p), the local fit's coefficients (p) and information matrix
+ * (p x p, zero when there is no local fit), and the n rows of p doubles.  Everything
+ * before the rows has a fixed size for a given k, so the buffer the transition appends
+ * rows to keeps that much room in front of them and becomes the serialized state
+ * without a copy.
+ */
+#define FIT_SERIAL_HEADER (3 * sizeof(int32) + 2 * sizeof(int64))
+#define FIT_PREFIX(p) (VARHDRSZ + FIT_SERIAL_HEADER + 2 * ((p) * (p) + (p)) * sizeof(double))
+
+StaticAssertDecl((VARHDRSZ + FIT_SERIAL_HEADER) % sizeof(double) == 0,
+				 "the rows after the serialized header must be aligned for double");
+
+/* a row buffer for cap rows of p doubles, with room for the serialized header in front */
+static void
+rows_alloc(FitState *s, MemoryContext ctx, int64 cap)
+{
+	Size		p = (Size) (s->k + 1);
+	Size		size = FIT_PREFIX(p) + (Size) cap * p * sizeof(double);
+
+	if (s->buf == NULL)
+		s->buf = MemoryContextAllocHuge(ctx, size);
+	else
+		s->buf = repalloc_huge(s->buf, size);
+	s->own = (double *) (s->buf + FIT_PREFIX(p));
+	s->own_cap = cap;
+}
+
 PG_FUNCTION_INFO_V1(rg_fit_logistic_trans);
 
 /* transition: append one row (bad, x) */
@@ -158,20 +182,7 @@ rg_fit_logistic_trans(PG_FUNCTION_ARGS)
 	set_width(s, ctx, k);
 
 	if (s->own_n >= s->own_cap)
-	{
-		Size		width = (Size) (k + 1) * sizeof(double);
-
-		if (s->own_cap == 0)
-		{
-			s->own_cap = 4096;
-			s->own = MemoryContextAllocHuge(ctx, (Size) s->own_cap * width);
-		}
-		else
-		{
-			s->own_cap *= 2;
-			s->own = repalloc_huge(s->own, (Size) s->own_cap * width);
-		}
-	}
+		rows_alloc(s, ctx, s->own_cap == 0 ? 4096 : s->own_cap * 2);
 	dst = s->own + (Size) s->own_n * (k + 1);
 	dst[0] = PG_GETARG_BOOL(1) ? 1.0 : 0.0;
 	memcpy(dst + 1, vals, sizeof(double) * k);
@@ -280,10 +291,11 @@ fit_segments(FitState *s)
 PG_FUNCTION_INFO_V1(rg_fit_logistic_serial);
 
 /*
- * serialize: k, whether a local fit follows, n, skipped, then (when n > 0) X'X, X'y,
- * the local fit's coefficients and information matrix when there is one, and the rows.
- * Serialization happens in a parallel worker at the end of its share of the scan, so
- * the local fit runs there, in parallel with the other workers.
+ * serialize.  Serialization happens in a parallel worker at the end of its share of the
+ * scan, so the local fit runs there, in parallel with the other workers: from the
+ * first Newton step that the moment sums give without a pass over the rows, one Newton
+ * step over all of this part's rows.  Its information matrix weighs it against the
+ * other parts.
  */
 Datum
 rg_fit_logistic_serial(PG_FUNCTION_ARGS)
@@ -292,75 +304,59 @@ rg_fit_logistic_serial(PG_FUNCTION_ARGS)
 	Size		p = (Size) (s->k + 1);
 	Size		width = p * sizeof(double);
 	int32		warm = 0;
+	int32		reserved = 0;
 	double	   *beta = NULL;
 	double	   *work = NULL;
-	Size		data;
 	Size		len;
-	bytea	   *out;
+	char	   *out;
 	char	   *d;
 	int			i;
 
-	if (s->n > 0 && s->warm_n == 0 && s->n >= (int64) (WARM_ROWS_PER_COEF * p))
+	if (s->n == 0)
 	{
-		/*
-		 * Fit an evenly spaced sample of this part's rows (every stride-th row, about
-		 * WARM_SAMPLE_ROWS of them, never fewer than WARM_ROWS_PER_COEF per
-		 * coefficient).
-		 */
-		int64		want = Max(WARM_SAMPLE_ROWS, (int64) (WARM_ROWS_PER_COEF * p));
-		int64		stride = Max(1, s->n / want);
-		int64		m = 0;
-		int64		r = 0;
-		double	   *sample = palloc_extended((Size) ((s->n + stride - 1) / stride) * width,
-											 MCXT_ALLOC_HUGE);
-		RgIrlsSegment seg;
-		double	   *se = palloc(sizeof(double) * p);
-		RgIrlsInfo	info;
-
-		for (i = -1; i < s->nsegs; i++)
-		{
-			const double *rows = i < 0 ? s->own : s->segs[i].rows;
-			int64		n = i < 0 ? s->own_n : s->segs[i].n;
-			int64		j;
-
-			for (j = 0; j < n; j++, r++)
-				if (r % stride == 0)
-					memcpy(sample + (Size) m++ * p, rows + (Size) j * p, width);
-		}
-		seg.rows = sample;
-		seg.n = (size_t) m;
-		beta = palloc(sizeof(double) * p);
-		work = palloc_extended(sizeof(double) * rg_irls_workspace(s->k), MCXT_ALLOC_HUGE);
-		rg_irls_fit(&seg, 1, s->k, NULL, NULL, NULL, beta, se, work, fit_tick, NULL, &info);
-		pfree(sample);
-
-		/*
-		 * One Newton step over all of this part's rows takes the sample's fit to within
-		 * a small fraction of a standard error of the part's own fit; the information
-		 * matrix of that pass weighs it against the other parts.
-		 */
-		warm = info.status == RG_IRLS_OK &&
-			(stride == 1 ||
-			 rg_irls_newton_step(fit_segments(s), s->nsegs + 1, s->k, beta, work,
-								 fit_tick, NULL));
+		len = VARHDRSZ + FIT_SERIAL_HEADER;
+		out = palloc(len);
 	}
-
-	data = s->n > 0 ? (p * p + p) * sizeof(double) + (Size) s->n * width : 0;
-	if (warm)
-		data += (p + p * p) * sizeof(double);
-	len = VARHDRSZ + FIT_SERIAL_HEADER + data;
-	if (len > MaxAllocSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("\"fit_logistic\" state of %lld rows is too large to pass between parallel workers",
-						(long long) s->n),
-				 errhint("Run the fit with max_parallel_workers_per_gather = 0, or on a sample.")));
-	out = palloc(len);
+	else
+	{
+		len = FIT_PREFIX(p) + (Size) s->n * width;
+		if (len > MaxAllocSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("\"fit_logistic\" state of %lld rows is too large to pass between parallel workers",
+							(long long) s->n),
+					 errhint("Run the fit with max_parallel_workers_per_gather = 0, or on a sample.")));
+		if (s->warm_n == 0 && s->n >= (int64) (WARM_ROWS_PER_COEF * p))
+		{
+			beta = palloc(width);
+			work = palloc_extended(sizeof(double) * rg_irls_workspace(s->k), MCXT_ALLOC_HUGE);
+			warm = rg_irls_moment_step(s->k, s->xtx, s->xty, beta, work) &&
+				rg_irls_newton_step(fit_segments(s), s->nsegs + 1, s->k, beta, work,
+									fit_tick, NULL);
+		}
+		if (s->nsegs == 0)
+			out = s->buf;		/* the rows are in place */
+		else
+		{
+			/* a state that took over other states' rows: gather them */
+			out = palloc_extended(len, MCXT_ALLOC_HUGE);
+			d = out + FIT_PREFIX(p);
+			memcpy(d, s->own, (Size) s->own_n * width);
+			d += (Size) s->own_n * width;
+			for (i = 0; i < s->nsegs; i++)
+			{
+				memcpy(d, s->segs[i].rows, (Size) s->segs[i].n * width);
+				d += (Size) s->segs[i].n * width;
+			}
+		}
+	}
 	SET_VARSIZE(out, len);
 	d = VARDATA(out);
 	memcpy(d, &s->k, sizeof(int32));
 	d += sizeof(int32);
 	memcpy(d, &warm, sizeof(int32));
+	d += sizeof(int32);
+	memcpy(d, &reserved, sizeof(int32));
 	d += sizeof(int32);
 	memcpy(d, &s->n, sizeof(int64));
 	d += sizeof(int64);
@@ -375,24 +371,21 @@ rg_fit_logistic_serial(PG_FUNCTION_ARGS)
 		if (warm)
 		{
 			memcpy(d, beta, width);
-			d += width;
-			memcpy(d, work, p * p * sizeof(double));	/* H at beta */
-			d += p * p * sizeof(double);
+			memcpy(d + width, work, p * p * sizeof(double));	/* H at the step's start */
 		}
-		memcpy(d, s->own, (Size) s->own_n * width);
-		d += (Size) s->own_n * width;
-		for (i = 0; i < s->nsegs; i++)
-		{
-			memcpy(d, s->segs[i].rows, (Size) s->segs[i].n * width);
-			d += (Size) s->segs[i].n * width;
-		}
+		else
+			memset(d, 0, width + p * p * sizeof(double));
 	}
-	PG_RETURN_BYTEA_P(out);
+	PG_RETURN_BYTEA_P((bytea *) out);
 }
 
 PG_FUNCTION_INFO_V1(rg_fit_logistic_deserial);
 
-/* deserialize into the aggregate context, checking the lengths before trusting them */
+/*
+ * deserialize into the aggregate context, checking the lengths before trusting them.
+ * The rows are copied: the tuple that brought them from a worker lives in a buffer the
+ * tuple queue frees once every worker has finished, before the final function runs.
+ */
 Datum
 rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 {
@@ -403,6 +396,7 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 	FitState   *s;
 	int32		k;
 	int32		warm;
+	int32		reserved;
 	int64		n;
 	int64		skipped;
 	Size		p;
@@ -413,12 +407,13 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 		elog(ERROR, "invalid fit_logistic state: %zu bytes", len);
 	memcpy(&k, d, sizeof(int32));
 	memcpy(&warm, d + sizeof(int32), sizeof(int32));
-	memcpy(&n, d + 2 * sizeof(int32), sizeof(int64));
-	memcpy(&skipped, d + 2 * sizeof(int32) + sizeof(int64), sizeof(int64));
+	memcpy(&reserved, d + 2 * sizeof(int32), sizeof(int32));
+	memcpy(&n, d + 3 * sizeof(int32), sizeof(int64));
+	memcpy(&skipped, d + 3 * sizeof(int32) + sizeof(int64), sizeof(int64));
 	d += FIT_SERIAL_HEADER;
 	len -= FIT_SERIAL_HEADER;
 	if (k < -1 || k > 100000 || n < 0 || skipped < 0 || (k == -1 && n > 0) ||
-		(warm != 0 && warm != 1) || (warm && n == 0))
+		(warm != 0 && warm != 1) || (warm && n == 0) || reserved != 0)
 		elog(ERROR, "invalid fit_logistic state: %lld rows of %d features", (long long) n, k);
 	s = fit_state_new(ctx);
 	s->skipped = skipped;
@@ -430,7 +425,7 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 	}
 	p = (Size) k + 1;
 	width = p * sizeof(double);
-	fixed = (p * p + p) * sizeof(double) * (warm ? 2 : 1);
+	fixed = FIT_PREFIX(p) - VARHDRSZ - FIT_SERIAL_HEADER;
 	if (len < fixed || (Size) n != (len - fixed) / width || (len - fixed) % width != 0)
 		elog(ERROR, "invalid fit_logistic state: %zu bytes for %lld rows of %d features",
 			 len, (long long) n, k);
@@ -446,20 +441,19 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 		Size		b;
 
 		memcpy(beta, d, width);
-		d += width;
 		s->warm_h = MemoryContextAlloc(ctx, p * p * sizeof(double));
 		s->warm_hb = MemoryContextAllocZero(ctx, width);
-		memcpy(s->warm_h, d, p * p * sizeof(double));
-		d += p * p * sizeof(double);
+		memcpy(s->warm_h, d + width, p * p * sizeof(double));
 		/* H b with H symmetric, given by its upper triangle */
 		for (a = 0; a < p; a++)
 			for (b = 0; b < p; b++)
 				s->warm_hb[a] += (a <= b ? s->warm_h[a * p + b] : s->warm_h[b * p + a]) * beta[b];
 		s->warm_n = n;
 	}
-	s->own = MemoryContextAllocHuge(ctx, (Size) n * width);
+	d += width + p * p * sizeof(double);
+	rows_alloc(s, ctx, n);
 	memcpy(s->own, d, (Size) n * width);
-	s->own_n = s->own_cap = s->n = n;
+	s->own_n = s->n = n;
 	PG_RETURN_POINTER(s);
 }
 
