@@ -17,7 +17,9 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "access/parallel.h"
 #include "miscadmin.h"
+#include "nodes/execnodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -112,13 +114,36 @@ set_width(FitState *s, MemoryContext ctx, int k)
 
 /*
  * The serialized state, a bytea: after the varlena header k (int32), whether a local fit
- * follows (int32), a reserved int32 (zero), n (int64) and skipped (int64); then when
- * n > 0 X'X (p x p), X'y (p), the local fit's coefficients (p) and information matrix
- * (p x p, zero when there is no local fit), and the n rows of p doubles.  Everything
+ * follows (int32), where the rows are (int32: FIT_ROWS_HERE or FIT_ROWS_LOCAL), n (int64)
+ * and skipped (int64); then when n > 0 X'X (p x p), X'y (p), the local fit's
+ * coefficients (p) and information matrix (p x p, zero when there is no local fit), and
+ * the rows: the n rows of p doubles, or for FIT_ROWS_LOCAL a FitLocalRows.  Everything
  * before the rows has a fixed size for a given k, so the buffer the transition appends
  * rows to keeps that much room in front of them and becomes the serialized state
  * without a copy.
+ *
+ * FIT_ROWS_LOCAL: the leader of a parallel plan serializes its own share too, only for
+ * its own Finalize Aggregate to deserialize it again in the same process; for an
+ * ungrouped aggregate (one state, which lives in the partial aggregate's memory until
+ * the plan ends or is rescanned, both after the final function has used it) the rows
+ * stay where they are and the state carries their address.  That saves copying the
+ * leader's share twice (and twice more when it is the first tuple the Finalize
+ * Aggregate reads, which it copies to keep).  The address is honoured only in the
+ * process, and with the per-process key, that wrote it.
  */
+#define FIT_ROWS_HERE 0
+#define FIT_ROWS_LOCAL 1
+
+typedef struct FitLocalRows
+{
+	int32		pid;			/* MyProcPid of the writer */
+	int32		pad;
+	uint64		key;			/* local_key of the writer */
+	uint64		address;		/* of the first row */
+} FitLocalRows;
+
+static uint64 local_key = 0;
+
 #define FIT_SERIAL_HEADER (3 * sizeof(int32) + 2 * sizeof(int64))
 #define FIT_PREFIX(p) (VARHDRSZ + FIT_SERIAL_HEADER + 2 * ((p) * (p) + (p)) * sizeof(double))
 
@@ -304,7 +329,7 @@ rg_fit_logistic_serial(PG_FUNCTION_ARGS)
 	Size		p = (Size) (s->k + 1);
 	Size		width = p * sizeof(double);
 	int32		warm = 0;
-	int32		reserved = 0;
+	int32		where = FIT_ROWS_HERE;
 	double	   *beta = NULL;
 	double	   *work = NULL;
 	Size		len;
@@ -334,7 +359,28 @@ rg_fit_logistic_serial(PG_FUNCTION_ARGS)
 				rg_irls_newton_step(fit_segments(s), s->nsegs + 1, s->k, beta, work,
 									fit_tick, NULL);
 		}
-		if (s->nsegs == 0)
+		if (s->nsegs == 0 && s->buf != NULL && !IsParallelWorker() &&
+			fcinfo->context != NULL && IsA(fcinfo->context, AggState) &&
+			((AggState *) fcinfo->context)->aggstrategy == AGG_PLAIN)
+		{
+			/* the leader's own ungrouped state: the rows stay where they are */
+			FitLocalRows local;
+
+			while (local_key == 0)
+			{
+				if (!pg_strong_random(&local_key, sizeof(local_key)))
+					elog(ERROR, "could not generate a random key");
+			}
+			memset(&local, 0, sizeof(local));
+			local.pid = MyProcPid;
+			local.key = local_key;
+			local.address = (uint64) (uintptr_t) s->own;
+			where = FIT_ROWS_LOCAL;
+			len = FIT_PREFIX(p) + sizeof(FitLocalRows);
+			out = palloc(len);
+			memcpy(out + FIT_PREFIX(p), &local, sizeof(local));
+		}
+		else if (s->nsegs == 0 && s->buf != NULL)
 			out = s->buf;		/* the rows are in place */
 		else
 		{
@@ -356,7 +402,7 @@ rg_fit_logistic_serial(PG_FUNCTION_ARGS)
 	d += sizeof(int32);
 	memcpy(d, &warm, sizeof(int32));
 	d += sizeof(int32);
-	memcpy(d, &reserved, sizeof(int32));
+	memcpy(d, &where, sizeof(int32));
 	d += sizeof(int32);
 	memcpy(d, &s->n, sizeof(int64));
 	d += sizeof(int64);
@@ -383,8 +429,9 @@ PG_FUNCTION_INFO_V1(rg_fit_logistic_deserial);
 
 /*
  * deserialize into the aggregate context, checking the lengths before trusting them.
- * The rows are copied: the tuple that brought them from a worker lives in a buffer the
+ * The rows a worker sent are copied: the tuple that brought them lives in a buffer the
  * tuple queue frees once every worker has finished, before the final function runs.
+ * The leader's own rows (FIT_ROWS_LOCAL) are used where they are.
  */
 Datum
 rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
@@ -396,7 +443,7 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 	FitState   *s;
 	int32		k;
 	int32		warm;
-	int32		reserved;
+	int32		where;
 	int64		n;
 	int64		skipped;
 	Size		p;
@@ -407,13 +454,14 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 		elog(ERROR, "invalid fit_logistic state: %zu bytes", len);
 	memcpy(&k, d, sizeof(int32));
 	memcpy(&warm, d + sizeof(int32), sizeof(int32));
-	memcpy(&reserved, d + 2 * sizeof(int32), sizeof(int32));
+	memcpy(&where, d + 2 * sizeof(int32), sizeof(int32));
 	memcpy(&n, d + 3 * sizeof(int32), sizeof(int64));
 	memcpy(&skipped, d + 3 * sizeof(int32) + sizeof(int64), sizeof(int64));
 	d += FIT_SERIAL_HEADER;
 	len -= FIT_SERIAL_HEADER;
 	if (k < -1 || k > 100000 || n < 0 || skipped < 0 || (k == -1 && n > 0) ||
-		(warm != 0 && warm != 1) || (warm && n == 0) || reserved != 0)
+		(warm != 0 && warm != 1) || (warm && n == 0) ||
+		(where != FIT_ROWS_HERE && where != FIT_ROWS_LOCAL))
 		elog(ERROR, "invalid fit_logistic state: %lld rows of %d features", (long long) n, k);
 	s = fit_state_new(ctx);
 	s->skipped = skipped;
@@ -426,7 +474,8 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 	p = (Size) k + 1;
 	width = p * sizeof(double);
 	fixed = FIT_PREFIX(p) - VARHDRSZ - FIT_SERIAL_HEADER;
-	if (len < fixed || (Size) n != (len - fixed) / width || (len - fixed) % width != 0)
+	if (where == FIT_ROWS_LOCAL ? len != fixed + sizeof(FitLocalRows) :
+		(len < fixed || (Size) n != (len - fixed) / width || (len - fixed) % width != 0))
 		elog(ERROR, "invalid fit_logistic state: %zu bytes for %lld rows of %d features",
 			 len, (long long) n, k);
 	set_width(s, ctx, k);
@@ -451,8 +500,22 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 		s->warm_n = n;
 	}
 	d += width + p * p * sizeof(double);
-	rows_alloc(s, ctx, n);
-	memcpy(s->own, d, (Size) n * width);
+	if (where == FIT_ROWS_LOCAL)
+	{
+		FitLocalRows local;
+
+		memcpy(&local, d, sizeof(local));
+		if (local.pid != MyProcPid || local_key == 0 || local.key != local_key ||
+			local.address == 0 || local.address % sizeof(double) != 0)
+			elog(ERROR, "invalid fit_logistic state: rows of another process");
+		s->own = (double *) (uintptr_t) local.address;
+		s->own_cap = n;
+	}
+	else
+	{
+		rows_alloc(s, ctx, n);
+		memcpy(s->own, d, (Size) n * width);
+	}
 	s->own_n = s->n = n;
 	PG_RETURN_POINTER(s);
 }
