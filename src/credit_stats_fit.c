@@ -18,8 +18,13 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "access/parallel.h"
+#include "executor/execParallel.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
+#include "nodes/nodeFuncs.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "utils/dsa.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -133,6 +138,22 @@ set_width(FitState *s, MemoryContext ctx, int k)
  */
 #define FIT_ROWS_HERE 0
 #define FIT_ROWS_LOCAL 1
+#define FIT_ROWS_SHARED 2
+
+/*
+ * FIT_ROWS_SHARED: a parallel worker puts its rows in the query's dynamic shared memory
+ * area (the one Gather sets up for the plan, which lives until the plan is shut down
+ * after the final function) and sends their dsa_pointer with the handle of the
+ * parallel segment it was started for; the leader finds the Gather of that segment
+ * below its Finalize Aggregate and reads the rows in place.  The rows then never pass
+ * through the 64 kB tuple queue, and are not copied again on the leader's side.
+ */
+typedef struct FitSharedRows
+{
+	uint32		segment;		/* dsm_segment_handle of the parallel context */
+	uint32		pad;
+	uint64		rows;			/* dsa_pointer of the first row */
+} FitSharedRows;
 
 typedef struct FitLocalRows
 {
@@ -313,6 +334,83 @@ fit_segments(FitState *s)
 	return segs;
 }
 
+/* all of a state's rows, one after another, behind room for the header: a new bytea */
+static char *
+gather_rows(FitState *s, Size len, Size width)
+{
+	char	   *out = palloc_extended(len, MCXT_ALLOC_HUGE);
+	char	   *d = out + FIT_PREFIX((Size) (s->k + 1));
+
+	memcpy(d, s->own, (Size) s->own_n * width);
+	d += (Size) s->own_n * width;
+	for (int i = 0; i < s->nsegs; i++)
+	{
+		memcpy(d, s->segs[i].rows, (Size) s->segs[i].n * width);
+		d += (Size) s->segs[i].n * width;
+	}
+	return out;
+}
+
+/*
+ * In a parallel worker, the state's rows copied into the query's shared memory area, or
+ * InvalidDsaPointer when there is no such area or no room in it (the rows then go in
+ * the serialized state).
+ */
+static dsa_pointer
+shared_rows(FunctionCallInfo fcinfo, FitState *s, Size width)
+{
+	dsa_area   *area;
+	dsa_pointer dp;
+	char	   *d;
+
+	if (!IsParallelWorker() || MyBgworkerEntry == NULL || fcinfo->context == NULL ||
+		!IsA(fcinfo->context, AggState))
+		return InvalidDsaPointer;
+	area = ((AggState *) fcinfo->context)->ss.ps.state->es_query_dsa;
+	if (area == NULL)
+		return InvalidDsaPointer;
+	dp = dsa_allocate_extended(area, (Size) s->n * width, DSA_ALLOC_HUGE | DSA_ALLOC_NO_OOM);
+	if (!DsaPointerIsValid(dp))
+		return InvalidDsaPointer;
+	d = dsa_get_address(area, dp);
+	memcpy(d, s->own, (Size) s->own_n * width);
+	d += (Size) s->own_n * width;
+	for (int i = 0; i < s->nsegs; i++)
+	{
+		memcpy(d, s->segs[i].rows, (Size) s->segs[i].n * width);
+		d += (Size) s->segs[i].n * width;
+	}
+	return dp;
+}
+
+typedef struct FindArea
+{
+	dsm_handle	segment;
+	dsa_area   *area;
+} FindArea;
+
+/* the shared memory area of the Gather (or Gather Merge) whose workers use segment */
+static bool
+find_area(PlanState *ps, void *arg)
+{
+	FindArea   *fa = (FindArea *) arg;
+	ParallelExecutorInfo *pei = NULL;
+
+	if (ps == NULL)
+		return false;
+	if (IsA(ps, GatherState))
+		pei = ((GatherState *) ps)->pei;
+	else if (IsA(ps, GatherMergeState))
+		pei = ((GatherMergeState *) ps)->pei;
+	if (pei != NULL && pei->area != NULL && pei->pcxt != NULL && pei->pcxt->seg != NULL &&
+		dsm_segment_handle(pei->pcxt->seg) == fa->segment)
+	{
+		fa->area = pei->area;
+		return true;
+	}
+	return planstate_tree_walker(ps, find_area, arg);
+}
+
 PG_FUNCTION_INFO_V1(rg_fit_logistic_serial);
 
 /*
@@ -330,12 +428,12 @@ rg_fit_logistic_serial(PG_FUNCTION_ARGS)
 	Size		width = p * sizeof(double);
 	int32		warm = 0;
 	int32		where = FIT_ROWS_HERE;
+	dsa_pointer shared;
 	double	   *beta = NULL;
 	double	   *work = NULL;
 	Size		len;
 	char	   *out;
 	char	   *d;
-	int			i;
 
 	if (s->n == 0)
 	{
@@ -344,13 +442,6 @@ rg_fit_logistic_serial(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		len = FIT_PREFIX(p) + (Size) s->n * width;
-		if (len > MaxAllocSize)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("\"fit_logistic\" state of %lld rows is too large to pass between parallel workers",
-							(long long) s->n),
-					 errhint("Run the fit with max_parallel_workers_per_gather = 0, or on a sample.")));
 		if (s->warm_n == 0 && s->n >= (int64) (WARM_ROWS_PER_COEF * p))
 		{
 			beta = palloc(width);
@@ -380,20 +471,31 @@ rg_fit_logistic_serial(PG_FUNCTION_ARGS)
 			out = palloc(len);
 			memcpy(out + FIT_PREFIX(p), &local, sizeof(local));
 		}
-		else if (s->nsegs == 0 && s->buf != NULL)
-			out = s->buf;		/* the rows are in place */
+		else if ((shared = shared_rows(fcinfo, s, width)) != InvalidDsaPointer)
+		{
+			FitSharedRows ref;
+
+			memset(&ref, 0, sizeof(ref));
+			ref.segment = DatumGetUInt32(MyBgworkerEntry->bgw_main_arg);
+			ref.rows = (uint64) shared;
+			where = FIT_ROWS_SHARED;
+			len = FIT_PREFIX(p) + sizeof(FitSharedRows);
+			out = palloc(len);
+			memcpy(out + FIT_PREFIX(p), &ref, sizeof(ref));
+		}
 		else
 		{
-			/* a state that took over other states' rows: gather them */
-			out = palloc_extended(len, MCXT_ALLOC_HUGE);
-			d = out + FIT_PREFIX(p);
-			memcpy(d, s->own, (Size) s->own_n * width);
-			d += (Size) s->own_n * width;
-			for (i = 0; i < s->nsegs; i++)
-			{
-				memcpy(d, s->segs[i].rows, (Size) s->segs[i].n * width);
-				d += (Size) s->segs[i].n * width;
-			}
+			len = FIT_PREFIX(p) + (Size) s->n * width;
+			if (len > MaxAllocSize)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("\"fit_logistic\" state of %lld rows is too large to pass between parallel workers",
+								(long long) s->n),
+						 errhint("Run the fit with max_parallel_workers_per_gather = 0, or on a sample.")));
+			if (s->nsegs == 0 && s->buf != NULL)
+				out = s->buf;	/* the rows are in place */
+			else
+				out = gather_rows(s, len, width);
 		}
 	}
 	SET_VARSIZE(out, len);
@@ -461,7 +563,7 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 	len -= FIT_SERIAL_HEADER;
 	if (k < -1 || k > 100000 || n < 0 || skipped < 0 || (k == -1 && n > 0) ||
 		(warm != 0 && warm != 1) || (warm && n == 0) ||
-		(where != FIT_ROWS_HERE && where != FIT_ROWS_LOCAL))
+		(where != FIT_ROWS_HERE && where != FIT_ROWS_LOCAL && where != FIT_ROWS_SHARED))
 		elog(ERROR, "invalid fit_logistic state: %lld rows of %d features", (long long) n, k);
 	s = fit_state_new(ctx);
 	s->skipped = skipped;
@@ -475,6 +577,7 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 	width = p * sizeof(double);
 	fixed = FIT_PREFIX(p) - VARHDRSZ - FIT_SERIAL_HEADER;
 	if (where == FIT_ROWS_LOCAL ? len != fixed + sizeof(FitLocalRows) :
+		where == FIT_ROWS_SHARED ? len != fixed + sizeof(FitSharedRows) :
 		(len < fixed || (Size) n != (len - fixed) / width || (len - fixed) % width != 0))
 		elog(ERROR, "invalid fit_logistic state: %zu bytes for %lld rows of %d features",
 			 len, (long long) n, k);
@@ -509,6 +612,20 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 			local.address == 0 || local.address % sizeof(double) != 0)
 			elog(ERROR, "invalid fit_logistic state: rows of another process");
 		s->own = (double *) (uintptr_t) local.address;
+		s->own_cap = n;
+	}
+	else if (where == FIT_ROWS_SHARED)
+	{
+		FitSharedRows ref;
+		FindArea	fa;
+
+		memcpy(&ref, d, sizeof(ref));
+		fa.segment = ref.segment;
+		fa.area = NULL;
+		if (fcinfo->context == NULL || !IsA(fcinfo->context, AggState) ||
+			!find_area((PlanState *) fcinfo->context, &fa) || !DsaPointerIsValid((dsa_pointer) ref.rows))
+			elog(ERROR, "invalid fit_logistic state: rows in an unknown shared memory area");
+		s->own = (double *) dsa_get_address(fa.area, (dsa_pointer) ref.rows);
 		s->own_cap = n;
 	}
 	else
