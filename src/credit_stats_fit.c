@@ -13,6 +13,9 @@
 #include "postgres.h"
 
 #include <math.h>
+#ifdef __linux__
+#include <sys/statvfs.h>
+#endif
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -24,6 +27,7 @@
 #include "nodes/nodeFuncs.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
+#include "storage/dsm_impl.h"
 #include "utils/dsa.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -352,6 +356,27 @@ gather_rows(FitState *s, Size len, Size width)
 }
 
 /*
+ * Whether POSIX shared memory has room for size more bytes, with room to spare for
+ * others: a full /dev/shm makes growing a shared memory area an error (53100), not a
+ * failed allocation, so the rows go the slower way rather than risk it.
+ */
+static bool
+shm_has_room(Size size)
+{
+#ifdef __linux__
+	if (dynamic_shared_memory_type == DSM_IMPL_POSIX)
+	{
+		struct statvfs sv;
+
+		if (statvfs("/dev/shm", &sv) != 0 ||
+			(double) sv.f_bavail * (double) sv.f_frsize < 4.0 * (double) size + 256.0 * 1024 * 1024)
+			return false;
+	}
+#endif
+	return true;
+}
+
+/*
  * In a parallel worker, the state's rows copied into the query's shared memory area, or
  * InvalidDsaPointer when there is no such area or no room in it (the rows then go in
  * the serialized state).
@@ -367,7 +392,7 @@ shared_rows(FunctionCallInfo fcinfo, FitState *s, Size width)
 		!IsA(fcinfo->context, AggState))
 		return InvalidDsaPointer;
 	area = ((AggState *) fcinfo->context)->ss.ps.state->es_query_dsa;
-	if (area == NULL)
+	if (area == NULL || !shm_has_room((Size) s->n * width))
 		return InvalidDsaPointer;
 	dp = dsa_allocate_extended(area, (Size) s->n * width, DSA_ALLOC_HUGE | DSA_ALLOC_NO_OOM);
 	if (!DsaPointerIsValid(dp))
