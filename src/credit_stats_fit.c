@@ -123,10 +123,11 @@ set_width(FitState *s, MemoryContext ctx, int k)
 
 /*
  * The serialized state, a bytea: after the varlena header k (int32), whether a local fit
- * follows (int32), where the rows are (int32: FIT_ROWS_HERE or FIT_ROWS_LOCAL), n (int64)
- * and skipped (int64); then when n > 0 X'X (p x p), X'y (p), the local fit's
- * coefficients (p) and information matrix (p x p, zero when there is no local fit), and
- * the rows: the n rows of p doubles, or for FIT_ROWS_LOCAL a FitLocalRows.  Everything
+ * follows (int32), where the rows are (int32: FIT_ROWS_HERE, FIT_ROWS_LOCAL or
+ * FIT_ROWS_SHARED), n (int64) and skipped (int64); then when n > 0 X'X (p x p), X'y (p),
+ * the local fit's coefficients (p) and information matrix (p x p, zero when there is no
+ * local fit), and the rows: the n rows of p doubles (FIT_ROWS_HERE), a FitLocalRows or a
+ * FitSharedRows.  Everything
  * before the rows has a fixed size for a given k, so the buffer the transition appends
  * rows to keeps that much room in front of them and becomes the serialized state
  * without a copy.
