@@ -13,11 +13,22 @@
 #include "postgres.h"
 
 #include <math.h>
+#ifdef __linux__
+#include <sys/statvfs.h>
+#endif
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "access/parallel.h"
+#include "executor/execParallel.h"
 #include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "nodes/nodeFuncs.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/dsm_impl.h"
+#include "utils/dsa.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -41,7 +52,8 @@ typedef struct FitState
 	int32		k;				/* features per row; -1 until the first usable row */
 	int64		n;				/* rows in all segments */
 	int64		skipped;		/* rows with NULLs */
-	double	   *own;			/* the growing buffer: own_n rows of k + 1 doubles */
+	char	   *buf;			/* the growing buffer: room for the serialized header, */
+	double	   *own;			/* then own_n rows of k + 1 doubles */
 	int64		own_n;
 	int64		own_cap;
 	FitSegment *segs;			/* rows taken over by combine */
@@ -51,26 +63,19 @@ typedef struct FitState
 	double	   *xty;			/* k + 1 */
 
 	/*
-	 * Warm start.  A parallel worker fits its own rows before sending them (a sample,
-	 * then one Newton step over all of them); the leader starts Newton from the
-	 * information-weighted mean of those fits, (sum H_i)^-1 sum H_i b_i, which is close
-	 * to the fit over all rows, so it needs fewer passes over the rows than from the
-	 * intercept-only start.
+	 * Warm start.  A parallel worker fits its own rows before sending them (one Newton
+	 * step over all of them from the step the moment sums give); the leader starts
+	 * Newton from the information-weighted mean of those fits, (sum H_i)^-1 sum H_i b_i,
+	 * which is close to the fit over all rows, so it needs fewer passes over the rows
+	 * than from the intercept-only start.
 	 */
 	double	   *warm_h;			/* sum of the parts' H_i, upper triangle */
 	double	   *warm_hb;		/* sum of H_i b_i */
 	int64		warm_n;			/* rows covered by the parts' fits */
 } FitState;
 
-#define FIT_SERIAL_HEADER (2 * sizeof(int32) + 2 * sizeof(int64))
-
-/*
- * A part fits itself before it is sent only when it has this many rows per coefficient:
- * a fit of a sample of about WARM_SAMPLE_ROWS rows (more when there are many
- * coefficients), then one Newton step over all its rows.
- */
+/* a part fits itself before it is sent only when it has this many rows per coefficient */
 #define WARM_ROWS_PER_COEF 200
-#define WARM_SAMPLE_ROWS 65536
 
 static MemoryContext
 agg_context(FunctionCallInfo fcinfo, const char *what)
@@ -116,6 +121,76 @@ set_width(FitState *s, MemoryContext ctx, int k)
 	}
 }
 
+/*
+ * The serialized state, a bytea: after the varlena header k (int32), whether a local fit
+ * follows (int32), where the rows are (int32: FIT_ROWS_HERE, FIT_ROWS_LOCAL or
+ * FIT_ROWS_SHARED), n (int64) and skipped (int64); then when n > 0 X'X (p x p), X'y (p),
+ * the local fit's coefficients (p) and information matrix (p x p, zero when there is no
+ * local fit), and the rows: the n rows of p doubles (FIT_ROWS_HERE), a FitLocalRows or a
+ * FitSharedRows.  Everything
+ * before the rows has a fixed size for a given k, so the buffer the transition appends
+ * rows to keeps that much room in front of them and becomes the serialized state
+ * without a copy.
+ *
+ * FIT_ROWS_LOCAL: the leader of a parallel plan serializes its own share too, only for
+ * its own Finalize Aggregate to deserialize it again in the same process; for an
+ * ungrouped aggregate (one state, which lives in the partial aggregate's memory until
+ * the plan ends or is rescanned, both after the final function has used it) the rows
+ * stay where they are and the state carries their address.  That saves copying the
+ * leader's share twice (and twice more when it is the first tuple the Finalize
+ * Aggregate reads, which it copies to keep).  The address is honoured only in the
+ * process, and with the per-process key, that wrote it.
+ */
+#define FIT_ROWS_HERE 0
+#define FIT_ROWS_LOCAL 1
+#define FIT_ROWS_SHARED 2
+
+/*
+ * FIT_ROWS_SHARED: a parallel worker puts its rows in the query's dynamic shared memory
+ * area (the one Gather sets up for the plan, which lives until the plan is shut down
+ * after the final function) and sends their dsa_pointer with the handle of the
+ * parallel segment it was started for; the leader finds the Gather of that segment
+ * below its Finalize Aggregate and reads the rows in place.  The rows then never pass
+ * through the 64 kB tuple queue, and are not copied again on the leader's side.
+ */
+typedef struct FitSharedRows
+{
+	uint32		segment;		/* dsm_segment_handle of the parallel context */
+	uint32		pad;
+	uint64		rows;			/* dsa_pointer of the first row */
+} FitSharedRows;
+
+typedef struct FitLocalRows
+{
+	int32		pid;			/* MyProcPid of the writer */
+	int32		pad;
+	uint64		key;			/* local_key of the writer */
+	uint64		address;		/* of the first row */
+} FitLocalRows;
+
+static uint64 local_key = 0;
+
+#define FIT_SERIAL_HEADER (3 * sizeof(int32) + 2 * sizeof(int64))
+#define FIT_PREFIX(p) (VARHDRSZ + FIT_SERIAL_HEADER + 2 * ((p) * (p) + (p)) * sizeof(double))
+
+StaticAssertDecl((VARHDRSZ + FIT_SERIAL_HEADER) % sizeof(double) == 0,
+				 "the rows after the serialized header must be aligned for double");
+
+/* a row buffer for cap rows of p doubles, with room for the serialized header in front */
+static void
+rows_alloc(FitState *s, MemoryContext ctx, int64 cap)
+{
+	Size		p = (Size) (s->k + 1);
+	Size		size = FIT_PREFIX(p) + (Size) cap * p * sizeof(double);
+
+	if (s->buf == NULL)
+		s->buf = MemoryContextAllocHuge(ctx, size);
+	else
+		s->buf = repalloc_huge(s->buf, size);
+	s->own = (double *) (s->buf + FIT_PREFIX(p));
+	s->own_cap = cap;
+}
+
 PG_FUNCTION_INFO_V1(rg_fit_logistic_trans);
 
 /* transition: append one row (bad, x) */
@@ -158,20 +233,7 @@ rg_fit_logistic_trans(PG_FUNCTION_ARGS)
 	set_width(s, ctx, k);
 
 	if (s->own_n >= s->own_cap)
-	{
-		Size		width = (Size) (k + 1) * sizeof(double);
-
-		if (s->own_cap == 0)
-		{
-			s->own_cap = 4096;
-			s->own = MemoryContextAllocHuge(ctx, (Size) s->own_cap * width);
-		}
-		else
-		{
-			s->own_cap *= 2;
-			s->own = repalloc_huge(s->own, (Size) s->own_cap * width);
-		}
-	}
+		rows_alloc(s, ctx, s->own_cap == 0 ? 4096 : s->own_cap * 2);
 	dst = s->own + (Size) s->own_n * (k + 1);
 	dst[0] = PG_GETARG_BOOL(1) ? 1.0 : 0.0;
 	memcpy(dst + 1, vals, sizeof(double) * k);
@@ -277,13 +339,112 @@ fit_segments(FitState *s)
 	return segs;
 }
 
+/* all of a state's rows, one after another, behind room for the header: a new bytea */
+static char *
+gather_rows(FitState *s, Size len, Size width)
+{
+	char	   *out = palloc_extended(len, MCXT_ALLOC_HUGE);
+	char	   *d = out + FIT_PREFIX((Size) (s->k + 1));
+
+	memcpy(d, s->own, (Size) s->own_n * width);
+	d += (Size) s->own_n * width;
+	for (int i = 0; i < s->nsegs; i++)
+	{
+		memcpy(d, s->segs[i].rows, (Size) s->segs[i].n * width);
+		d += (Size) s->segs[i].n * width;
+	}
+	return out;
+}
+
+/*
+ * Whether POSIX shared memory has room for size more bytes, with room to spare for
+ * others: a full /dev/shm makes growing a shared memory area an error (53100), not a
+ * failed allocation, so the rows go the slower way rather than risk it.
+ */
+static bool
+shm_has_room(Size size)
+{
+#ifdef __linux__
+	if (dynamic_shared_memory_type == DSM_IMPL_POSIX)
+	{
+		struct statvfs sv;
+
+		if (statvfs("/dev/shm", &sv) != 0 ||
+			(double) sv.f_bavail * (double) sv.f_frsize < 4.0 * (double) size + 256.0 * 1024 * 1024)
+			return false;
+	}
+#endif
+	return true;
+}
+
+/*
+ * In a parallel worker, the state's rows copied into the query's shared memory area, or
+ * InvalidDsaPointer when there is no such area or no room in it (the rows then go in
+ * the serialized state).
+ */
+static dsa_pointer
+shared_rows(FunctionCallInfo fcinfo, FitState *s, Size width)
+{
+	dsa_area   *area;
+	dsa_pointer dp;
+	char	   *d;
+
+	if (!IsParallelWorker() || MyBgworkerEntry == NULL || fcinfo->context == NULL ||
+		!IsA(fcinfo->context, AggState))
+		return InvalidDsaPointer;
+	area = ((AggState *) fcinfo->context)->ss.ps.state->es_query_dsa;
+	if (area == NULL || !shm_has_room((Size) s->n * width))
+		return InvalidDsaPointer;
+	dp = dsa_allocate_extended(area, (Size) s->n * width, DSA_ALLOC_HUGE | DSA_ALLOC_NO_OOM);
+	if (!DsaPointerIsValid(dp))
+		return InvalidDsaPointer;
+	d = dsa_get_address(area, dp);
+	memcpy(d, s->own, (Size) s->own_n * width);
+	d += (Size) s->own_n * width;
+	for (int i = 0; i < s->nsegs; i++)
+	{
+		memcpy(d, s->segs[i].rows, (Size) s->segs[i].n * width);
+		d += (Size) s->segs[i].n * width;
+	}
+	return dp;
+}
+
+typedef struct FindArea
+{
+	dsm_handle	segment;
+	dsa_area   *area;
+} FindArea;
+
+/* the shared memory area of the Gather (or Gather Merge) whose workers use segment */
+static bool
+find_area(PlanState *ps, void *arg)
+{
+	FindArea   *fa = (FindArea *) arg;
+	ParallelExecutorInfo *pei = NULL;
+
+	if (ps == NULL)
+		return false;
+	if (IsA(ps, GatherState))
+		pei = ((GatherState *) ps)->pei;
+	else if (IsA(ps, GatherMergeState))
+		pei = ((GatherMergeState *) ps)->pei;
+	if (pei != NULL && pei->area != NULL && pei->pcxt != NULL && pei->pcxt->seg != NULL &&
+		dsm_segment_handle(pei->pcxt->seg) == fa->segment)
+	{
+		fa->area = pei->area;
+		return true;
+	}
+	return planstate_tree_walker(ps, find_area, arg);
+}
+
 PG_FUNCTION_INFO_V1(rg_fit_logistic_serial);
 
 /*
- * serialize: k, whether a local fit follows, n, skipped, then (when n > 0) X'X, X'y,
- * the local fit's coefficients and information matrix when there is one, and the rows.
- * Serialization happens in a parallel worker at the end of its share of the scan, so
- * the local fit runs there, in parallel with the other workers.
+ * serialize.  Serialization happens in a parallel worker at the end of its share of the
+ * scan, so the local fit runs there, in parallel with the other workers: from the
+ * first Newton step that the moment sums give without a pass over the rows, one Newton
+ * step over all of this part's rows.  Its information matrix weighs it against the
+ * other parts.
  */
 Datum
 rg_fit_logistic_serial(PG_FUNCTION_ARGS)
@@ -292,75 +453,84 @@ rg_fit_logistic_serial(PG_FUNCTION_ARGS)
 	Size		p = (Size) (s->k + 1);
 	Size		width = p * sizeof(double);
 	int32		warm = 0;
+	int32		where = FIT_ROWS_HERE;
+	dsa_pointer shared;
 	double	   *beta = NULL;
 	double	   *work = NULL;
-	Size		data;
 	Size		len;
-	bytea	   *out;
+	char	   *out;
 	char	   *d;
-	int			i;
 
-	if (s->n > 0 && s->warm_n == 0 && s->n >= (int64) (WARM_ROWS_PER_COEF * p))
+	if (s->n == 0)
 	{
-		/*
-		 * Fit an evenly spaced sample of this part's rows (every stride-th row, about
-		 * WARM_SAMPLE_ROWS of them, never fewer than WARM_ROWS_PER_COEF per
-		 * coefficient).
-		 */
-		int64		want = Max(WARM_SAMPLE_ROWS, (int64) (WARM_ROWS_PER_COEF * p));
-		int64		stride = Max(1, s->n / want);
-		int64		m = 0;
-		int64		r = 0;
-		double	   *sample = palloc_extended((Size) ((s->n + stride - 1) / stride) * width,
-											 MCXT_ALLOC_HUGE);
-		RgIrlsSegment seg;
-		double	   *se = palloc(sizeof(double) * p);
-		RgIrlsInfo	info;
-
-		for (i = -1; i < s->nsegs; i++)
-		{
-			const double *rows = i < 0 ? s->own : s->segs[i].rows;
-			int64		n = i < 0 ? s->own_n : s->segs[i].n;
-			int64		j;
-
-			for (j = 0; j < n; j++, r++)
-				if (r % stride == 0)
-					memcpy(sample + (Size) m++ * p, rows + (Size) j * p, width);
-		}
-		seg.rows = sample;
-		seg.n = (size_t) m;
-		beta = palloc(sizeof(double) * p);
-		work = palloc_extended(sizeof(double) * rg_irls_workspace(s->k), MCXT_ALLOC_HUGE);
-		rg_irls_fit(&seg, 1, s->k, NULL, NULL, NULL, beta, se, work, fit_tick, NULL, &info);
-		pfree(sample);
-
-		/*
-		 * One Newton step over all of this part's rows takes the sample's fit to within
-		 * a small fraction of a standard error of the part's own fit; the information
-		 * matrix of that pass weighs it against the other parts.
-		 */
-		warm = info.status == RG_IRLS_OK &&
-			(stride == 1 ||
-			 rg_irls_newton_step(fit_segments(s), s->nsegs + 1, s->k, beta, work,
-								 fit_tick, NULL));
+		len = VARHDRSZ + FIT_SERIAL_HEADER;
+		out = palloc(len);
 	}
+	else
+	{
+		if (s->warm_n == 0 && s->n >= (int64) (WARM_ROWS_PER_COEF * p))
+		{
+			beta = palloc(width);
+			work = palloc_extended(sizeof(double) * rg_irls_workspace(s->k), MCXT_ALLOC_HUGE);
+			warm = rg_irls_moment_step(s->k, s->xtx, s->xty, beta, work) &&
+				rg_irls_newton_step(fit_segments(s), s->nsegs + 1, s->k, beta, work,
+									fit_tick, NULL);
+		}
+		if (s->nsegs == 0 && s->buf != NULL && !IsParallelWorker() &&
+			fcinfo->context != NULL && IsA(fcinfo->context, AggState) &&
+			((AggState *) fcinfo->context)->aggstrategy == AGG_PLAIN)
+		{
+			/* the leader's own ungrouped state: the rows stay where they are */
+			FitLocalRows local;
 
-	data = s->n > 0 ? (p * p + p) * sizeof(double) + (Size) s->n * width : 0;
-	if (warm)
-		data += (p + p * p) * sizeof(double);
-	len = VARHDRSZ + FIT_SERIAL_HEADER + data;
-	if (len > MaxAllocSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("\"fit_logistic\" state of %lld rows is too large to pass between parallel workers",
-						(long long) s->n),
-				 errhint("Run the fit with max_parallel_workers_per_gather = 0, or on a sample.")));
-	out = palloc(len);
+			while (local_key == 0)
+			{
+				if (!pg_strong_random(&local_key, sizeof(local_key)))
+					elog(ERROR, "could not generate a random key");
+			}
+			memset(&local, 0, sizeof(local));
+			local.pid = MyProcPid;
+			local.key = local_key;
+			local.address = (uint64) (uintptr_t) s->own;
+			where = FIT_ROWS_LOCAL;
+			len = FIT_PREFIX(p) + sizeof(FitLocalRows);
+			out = palloc(len);
+			memcpy(out + FIT_PREFIX(p), &local, sizeof(local));
+		}
+		else if ((shared = shared_rows(fcinfo, s, width)) != InvalidDsaPointer)
+		{
+			FitSharedRows ref;
+
+			memset(&ref, 0, sizeof(ref));
+			ref.segment = DatumGetUInt32(MyBgworkerEntry->bgw_main_arg);
+			ref.rows = (uint64) shared;
+			where = FIT_ROWS_SHARED;
+			len = FIT_PREFIX(p) + sizeof(FitSharedRows);
+			out = palloc(len);
+			memcpy(out + FIT_PREFIX(p), &ref, sizeof(ref));
+		}
+		else
+		{
+			len = FIT_PREFIX(p) + (Size) s->n * width;
+			if (len > MaxAllocSize)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("\"fit_logistic\" state of %lld rows is too large to pass between parallel workers",
+								(long long) s->n),
+						 errhint("Run the fit with max_parallel_workers_per_gather = 0, or on a sample.")));
+			if (s->nsegs == 0 && s->buf != NULL)
+				out = s->buf;	/* the rows are in place */
+			else
+				out = gather_rows(s, len, width);
+		}
+	}
 	SET_VARSIZE(out, len);
 	d = VARDATA(out);
 	memcpy(d, &s->k, sizeof(int32));
 	d += sizeof(int32);
 	memcpy(d, &warm, sizeof(int32));
+	d += sizeof(int32);
+	memcpy(d, &where, sizeof(int32));
 	d += sizeof(int32);
 	memcpy(d, &s->n, sizeof(int64));
 	d += sizeof(int64);
@@ -375,24 +545,22 @@ rg_fit_logistic_serial(PG_FUNCTION_ARGS)
 		if (warm)
 		{
 			memcpy(d, beta, width);
-			d += width;
-			memcpy(d, work, p * p * sizeof(double));	/* H at beta */
-			d += p * p * sizeof(double);
+			memcpy(d + width, work, p * p * sizeof(double));	/* H at the step's start */
 		}
-		memcpy(d, s->own, (Size) s->own_n * width);
-		d += (Size) s->own_n * width;
-		for (i = 0; i < s->nsegs; i++)
-		{
-			memcpy(d, s->segs[i].rows, (Size) s->segs[i].n * width);
-			d += (Size) s->segs[i].n * width;
-		}
+		else
+			memset(d, 0, width + p * p * sizeof(double));
 	}
-	PG_RETURN_BYTEA_P(out);
+	PG_RETURN_BYTEA_P((bytea *) out);
 }
 
 PG_FUNCTION_INFO_V1(rg_fit_logistic_deserial);
 
-/* deserialize into the aggregate context, checking the lengths before trusting them */
+/*
+ * deserialize into the aggregate context, checking the lengths before trusting them.
+ * The rows a worker sent are copied: the tuple that brought them lives in a buffer the
+ * tuple queue frees once every worker has finished, before the final function runs.
+ * The leader's own rows (FIT_ROWS_LOCAL) are used where they are.
+ */
 Datum
 rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 {
@@ -403,6 +571,7 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 	FitState   *s;
 	int32		k;
 	int32		warm;
+	int32		where;
 	int64		n;
 	int64		skipped;
 	Size		p;
@@ -413,12 +582,14 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 		elog(ERROR, "invalid fit_logistic state: %zu bytes", len);
 	memcpy(&k, d, sizeof(int32));
 	memcpy(&warm, d + sizeof(int32), sizeof(int32));
-	memcpy(&n, d + 2 * sizeof(int32), sizeof(int64));
-	memcpy(&skipped, d + 2 * sizeof(int32) + sizeof(int64), sizeof(int64));
+	memcpy(&where, d + 2 * sizeof(int32), sizeof(int32));
+	memcpy(&n, d + 3 * sizeof(int32), sizeof(int64));
+	memcpy(&skipped, d + 3 * sizeof(int32) + sizeof(int64), sizeof(int64));
 	d += FIT_SERIAL_HEADER;
 	len -= FIT_SERIAL_HEADER;
 	if (k < -1 || k > 100000 || n < 0 || skipped < 0 || (k == -1 && n > 0) ||
-		(warm != 0 && warm != 1) || (warm && n == 0))
+		(warm != 0 && warm != 1) || (warm && n == 0) ||
+		(where != FIT_ROWS_HERE && where != FIT_ROWS_LOCAL && where != FIT_ROWS_SHARED))
 		elog(ERROR, "invalid fit_logistic state: %lld rows of %d features", (long long) n, k);
 	s = fit_state_new(ctx);
 	s->skipped = skipped;
@@ -430,8 +601,10 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 	}
 	p = (Size) k + 1;
 	width = p * sizeof(double);
-	fixed = (p * p + p) * sizeof(double) * (warm ? 2 : 1);
-	if (len < fixed || (Size) n != (len - fixed) / width || (len - fixed) % width != 0)
+	fixed = FIT_PREFIX(p) - VARHDRSZ - FIT_SERIAL_HEADER;
+	if (where == FIT_ROWS_LOCAL ? len != fixed + sizeof(FitLocalRows) :
+		where == FIT_ROWS_SHARED ? len != fixed + sizeof(FitSharedRows) :
+		(len < fixed || (Size) n != (len - fixed) / width || (len - fixed) % width != 0))
 		elog(ERROR, "invalid fit_logistic state: %zu bytes for %lld rows of %d features",
 			 len, (long long) n, k);
 	set_width(s, ctx, k);
@@ -446,20 +619,47 @@ rg_fit_logistic_deserial(PG_FUNCTION_ARGS)
 		Size		b;
 
 		memcpy(beta, d, width);
-		d += width;
 		s->warm_h = MemoryContextAlloc(ctx, p * p * sizeof(double));
 		s->warm_hb = MemoryContextAllocZero(ctx, width);
-		memcpy(s->warm_h, d, p * p * sizeof(double));
-		d += p * p * sizeof(double);
+		memcpy(s->warm_h, d + width, p * p * sizeof(double));
 		/* H b with H symmetric, given by its upper triangle */
 		for (a = 0; a < p; a++)
 			for (b = 0; b < p; b++)
 				s->warm_hb[a] += (a <= b ? s->warm_h[a * p + b] : s->warm_h[b * p + a]) * beta[b];
 		s->warm_n = n;
 	}
-	s->own = MemoryContextAllocHuge(ctx, (Size) n * width);
-	memcpy(s->own, d, (Size) n * width);
-	s->own_n = s->own_cap = s->n = n;
+	d += width + p * p * sizeof(double);
+	if (where == FIT_ROWS_LOCAL)
+	{
+		FitLocalRows local;
+
+		memcpy(&local, d, sizeof(local));
+		if (local.pid != MyProcPid || local_key == 0 || local.key != local_key ||
+			local.address == 0 || local.address % sizeof(double) != 0)
+			elog(ERROR, "invalid fit_logistic state: rows of another process");
+		s->own = (double *) (uintptr_t) local.address;
+		s->own_cap = n;
+	}
+	else if (where == FIT_ROWS_SHARED)
+	{
+		FitSharedRows ref;
+		FindArea	fa;
+
+		memcpy(&ref, d, sizeof(ref));
+		fa.segment = ref.segment;
+		fa.area = NULL;
+		if (fcinfo->context == NULL || !IsA(fcinfo->context, AggState) ||
+			!find_area((PlanState *) fcinfo->context, &fa) || !DsaPointerIsValid((dsa_pointer) ref.rows))
+			elog(ERROR, "invalid fit_logistic state: rows in an unknown shared memory area");
+		s->own = (double *) dsa_get_address(fa.area, (dsa_pointer) ref.rows);
+		s->own_cap = n;
+	}
+	else
+	{
+		rows_alloc(s, ctx, n);
+		memcpy(s->own, d, (Size) n * width);
+	}
+	s->own_n = s->n = n;
 	PG_RETURN_POINTER(s);
 }
 

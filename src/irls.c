@@ -266,6 +266,54 @@ rg_irls_newton_step(const RgIrlsSegment *segs, int nseg, int k, double *beta,
 	return 1;
 }
 
+/*
+ * At the intercept-only start beta (b0 = logit(mean y), the rest zero) every fitted
+ * probability is m = mean y, so the information is m (1 - m) X'X, the score
+ * X'y - m X'1 and the log-likelihood closed-form: all from the moment sums.
+ */
+static double
+moment_start(int p, double n, const double *xtx, const double *xty, const double *beta,
+			 double *grad, double *H)
+{
+	double		nbad = xty[0];
+	double		m = (nbad > 0.0 && nbad < n) ? nbad / n : 0.5;
+	double		w = m * (1.0 - m);
+	int			j;
+
+	for (j = 0; j < p * p; j++)
+		H[j] = w * xtx[j];
+	for (j = 0; j < p; j++)
+		grad[j] = xty[j] - m * xtx[j];
+	return nbad * beta[0] - n * (fmax(beta[0], 0.0) + log1p(exp(-fabs(beta[0]))));
+}
+
+int
+rg_irls_moment_step(int k, const double *xtx, const double *xty, double *beta,
+					double *work)
+{
+	int			p = k + 1;
+	double	   *H = work;
+	double	   *L = H + (size_t) p * p;
+	double	   *grad = L + (size_t) p * p;
+	double		n = xtx[0];
+	double		nbad = xty[0];
+	int			j;
+
+	memset(beta, 0, sizeof(double) * p);
+	if (nbad > 0.0 && nbad < n)
+		beta[0] = log(nbad / (n - nbad));
+	(void) moment_start(p, n, xtx, xty, beta, grad, H);
+	if (cholesky(H, L, p) >= 0)
+		return 0;
+	cholesky_solve(L, p, grad);
+	for (j = 0; j < p; j++)
+		if (!isfinite(grad[j]))
+			return 0;
+	for (j = 0; j < p; j++)
+		beta[j] += grad[j];
+	return 1;
+}
+
 int
 rg_irls_solve(const double *H, double *L, int p, double *x)
 {
@@ -317,20 +365,7 @@ rg_irls_fit(const RgIrlsSegment *segs, int nseg, int k, const double *xtx,
 		beta[0] = log(nbad / (n - nbad));
 
 	if (xtx != NULL && xty != NULL)
-	{
-		/*
-		 * At the start every fitted probability is m = mean y, so the information is
-		 * m (1 - m) X'X, the score X'y - m X'1 and the log-likelihood closed-form.
-		 */
-		double		m = (nbad > 0.0 && nbad < n) ? nbad / n : 0.5;
-		double		w = m * (1.0 - m);
-
-		for (j = 0; j < p * p; j++)
-			H[j] = w * xtx[j];
-		for (j = 0; j < p; j++)
-			grad[j] = xty[j] - m * xtx[j];
-		ll = nbad * beta[0] - n * (fmax(beta[0], 0.0) + log1p(exp(-fabs(beta[0]))));
-	}
+		ll = moment_start(p, n, xtx, xty, beta, grad, H);
 	else
 		ll = evaluate(segs, nseg, k, beta, grad, H, tick, tick_arg);
 	info->loglik = ll;

@@ -57,6 +57,15 @@ extern int	rg_irls_newton_step(const RgIrlsSegment *segs, int nseg, int k, doubl
 								double *work, RgIrlsTick tick, void *tick_arg);
 
 /*
+ * The first Newton step of a fit from its moment sums alone, without a pass over the
+ * rows: from the intercept-only fit of n rows (nbad = xty[0] of them with y = 1) one
+ * step, into beta (k + 1).  Returns 1, or 0 when the design is singular (beta is then
+ * the intercept-only fit).
+ */
+extern int	rg_irls_moment_step(int k, const double *xtx, const double *xty, double *beta,
+								double *work);
+
+/*
  * Solve H x = b in place (x holds b on entry) for a positive definite H given by its
  * upper triangle (p x p, row major); L is p x p scratch.  Returns -1, or the column at
  * which H is not positive definite (x is then unchanged).

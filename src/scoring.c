@@ -21,6 +21,7 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -28,14 +29,17 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
+#include "utils/typcache.h"
 
 #include "model_spec.h"
 #include "rg_errors.h"
@@ -209,6 +213,16 @@ typedef struct CompiledModel
 	Datum	   *reason_text;	/* by feature */
 	int		   *name_len;		/* by feature */
 	Datum	  **bounds;			/* numeric features: each bin's upper bound as numeric */
+
+	/*
+	 * Numeric features read from integer and double precision columns compare without
+	 * converting the value to numeric.  below_int: the largest integer below each
+	 * bound; below_float: the smallest double whose shortest decimal (what to_jsonb
+	 * writes) is not below the bound, so x < below_float[j] exactly when that decimal
+	 * is below bound j.  NULL when a bound is beyond what the fast compare covers.
+	 */
+	int64	  **below_int;
+	double	  **below_float;
 } CompiledModel;
 
 static MemoryContext cache_cxt = NULL;
@@ -256,6 +270,71 @@ text_datum_in(MemoryContext cxt, const char *s)
 	return d;
 }
 
+/* a double's shortest decimal as numeric: the number to_jsonb writes for it */
+static Datum
+float8_shortest_numeric(double x)
+{
+	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	double_to_shortest_decimal_buf(x, buf);
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+static bool
+numeric_below(Datum a, Datum b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b)) < 0;
+}
+
+/*
+ * below_int and below_float of numeric feature i (allocated in the current context).
+ * Bounds within +-2^62 have both; a feature with a bound beyond keeps the numeric
+ * compare for every value.
+ */
+static void
+prepare_fast_bounds(CompiledModel *cm, int i)
+{
+	RgFeature  *f = &cm->model->features[i];
+	int64	   *bi = palloc0(sizeof(int64) * f->nbins);
+	double	   *bf = palloc0(sizeof(double) * f->nbins);
+	Datum		lim = DirectFunctionCall1(int8_numeric, Int64GetDatum(INT64CONST(1) << 62));
+	Datum		neglim = DirectFunctionCall1(numeric_uminus, lim);
+
+	for (int j = 0; j < f->nbins; j++)
+	{
+		Datum		b = cm->bounds[i][j];
+		double		t;
+		int			steps;
+
+		if (f->bins[j].open)
+			continue;
+		if (!numeric_below(b, lim) || !numeric_below(neglim, b))
+			return;
+		/* integers v below b: v <= ceil(b) - 1 */
+		bi[j] = DatumGetInt64(DirectFunctionCall1(numeric_int8,
+												  DirectFunctionCall1(numeric_ceil, b))) - 1;
+
+		/*
+		 * The double nearest b has b in its rounding interval, so every double two
+		 * steps below it has a shortest decimal below b; walk up to the first one
+		 * whose shortest decimal is not.
+		 */
+		t = nextafter(nextafter(f->bins[j].upper, -HUGE_VAL), -HUGE_VAL);
+		for (steps = 0; steps < 8; steps++)
+		{
+			if (!numeric_below(float8_shortest_numeric(t), b))
+				break;
+			t = nextafter(t, HUGE_VAL);
+		}
+		if (steps == 0 || steps == 8)
+			return;
+		bf[j] = t;
+	}
+	cm->below_int[i] = bi;
+	cm->below_float[i] = bf;
+}
+
 /* the glue's part of compiling: text datums and numeric bounds */
 static void
 prepare_model(CompiledModel *cm, MemoryContext cxt)
@@ -273,6 +352,8 @@ prepare_model(CompiledModel *cm, MemoryContext cxt)
 	cm->reason_text = MemoryContextAllocZero(cxt, sizeof(Datum) * m->nfeatures);
 	cm->name_len = MemoryContextAllocZero(cxt, sizeof(int) * m->nfeatures);
 	cm->bounds = MemoryContextAllocZero(cxt, sizeof(Datum *) * m->nfeatures);
+	cm->below_int = MemoryContextAllocZero(cxt, sizeof(int64 *) * m->nfeatures);
+	cm->below_float = MemoryContextAllocZero(cxt, sizeof(double *) * m->nfeatures);
 	old = MemoryContextSwitchTo(cxt);
 	for (int i = 0; i < m->nfeatures; i++)
 	{
@@ -289,6 +370,7 @@ prepare_model(CompiledModel *cm, MemoryContext cxt)
 														   CStringGetDatum(f->bins[j].upper_text),
 														   ObjectIdGetDatum(InvalidOid),
 														   Int32GetDatum(-1));
+			prepare_fast_bounds(cm, i);
 		}
 	}
 	MemoryContextSwitchTo(old);
@@ -466,34 +548,99 @@ feature_input(CompiledModel *cm, int i, ValueKind kind, Datum num, const char *s
 		in->missing = true;
 }
 
-/* read feature i from a jsonb object */
+/* feature i of cm for an integer value */
 static void
-feature_from_jsonb(CompiledModel *cm, int i, Jsonb *jb, RgFeatureInput *in)
+feature_input_int(CompiledModel *cm, int i, int64 v, RgFeatureInput *in)
 {
-	JsonbValue	v;
 	RgFeature  *f = &cm->model->features[i];
+	const int64 *below = cm->below_int[i];
 
-	if (getKeyJsonValueFromContainer(&jb->root, f->name, cm->name_len[i], &v) == NULL)
+	if (cm->model->kind == RG_MODEL_LOGISTIC)
 	{
-		feature_input(cm, i, VALUE_MISSING, (Datum) 0, NULL, 0, in);
+		in->missing = false;
+		in->bin = -1;
+		in->value = (double) v; /* rounds as numeric_float8 does */
 		return;
 	}
-	switch (v.type)
+	if (f->type == RG_FEATURE_NUMERIC && below != NULL)
+	{
+		int			lo = 0,
+					hi = f->nbins - 1;
+
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (v <= below[mid])
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		in->missing = false;
+		in->bin = lo;
+		return;
+	}
+	feature_input(cm, i, VALUE_NUMBER, NumericGetDatum(int64_to_numeric(v)), NULL, 0, in);
+}
+
+/* feature i of cm for a finite double, taken as its shortest decimal (as to_jsonb does) */
+static void
+feature_input_float8(CompiledModel *cm, int i, double x, RgFeatureInput *in)
+{
+	RgFeature  *f = &cm->model->features[i];
+	const double *below = cm->below_float[i];
+
+	if (cm->model->kind == RG_MODEL_LOGISTIC)
+	{
+		/* the shortest decimal reads back as x; numeric has no negative zero */
+		in->missing = false;
+		in->bin = -1;
+		in->value = x == 0.0 ? 0.0 : x;
+		return;
+	}
+	if (f->type == RG_FEATURE_NUMERIC && below != NULL)
+	{
+		int			lo = 0,
+					hi = f->nbins - 1;
+
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (x < below[mid])
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		in->missing = false;
+		in->bin = lo;
+		return;
+	}
+	feature_input(cm, i, VALUE_NUMBER, float8_shortest_numeric(x), NULL, 0, in);
+}
+
+/* feature i from a JSON value, as score(model, features) reads it */
+static void
+feature_from_jsonb_value(CompiledModel *cm, int i, JsonbValue *v, RgFeatureInput *in)
+{
+	RgFeature  *f = &cm->model->features[i];
+
+	switch (v->type)
 	{
 		case jbvNumeric:
-			feature_input(cm, i, VALUE_NUMBER, NumericGetDatum(v.val.numeric), NULL, 0, in);
+			feature_input(cm, i, VALUE_NUMBER, NumericGetDatum(v->val.numeric), NULL, 0, in);
 			break;
 		case jbvString:
 			/* strings never stand for numbers ("NaN", "Infinity", "5000" are missing) */
 			if (f->type == RG_FEATURE_CATEGORICAL)
-				feature_input(cm, i, VALUE_STRING, (Datum) 0, v.val.string.val, v.val.string.len, in);
+				feature_input(cm, i, VALUE_STRING, (Datum) 0, v->val.string.val, v->val.string.len, in);
 			else
 				feature_input(cm, i, VALUE_MISSING, (Datum) 0, NULL, 0, in);
 			break;
 		case jbvBool:
 			if (f->type == RG_FEATURE_CATEGORICAL)
-				feature_input(cm, i, VALUE_STRING, (Datum) 0, v.val.boolean ? "true" : "false",
-							  v.val.boolean ? 4 : 5, in);
+				feature_input(cm, i, VALUE_STRING, (Datum) 0, v->val.boolean ? "true" : "false",
+							  v->val.boolean ? 4 : 5, in);
 			else
 				feature_input(cm, i, VALUE_MISSING, (Datum) 0, NULL, 0, in);
 			break;
@@ -502,6 +649,19 @@ feature_from_jsonb(CompiledModel *cm, int i, Jsonb *jb, RgFeatureInput *in)
 			feature_input(cm, i, VALUE_MISSING, (Datum) 0, NULL, 0, in);
 			break;
 	}
+}
+
+/* read feature i from a jsonb object */
+static void
+feature_from_jsonb(CompiledModel *cm, int i, Jsonb *jb, RgFeatureInput *in)
+{
+	JsonbValue	v;
+	RgFeature  *f = &cm->model->features[i];
+
+	if (getKeyJsonValueFromContainer(&jb->root, f->name, cm->name_len[i], &v) == NULL)
+		feature_input(cm, i, VALUE_MISSING, (Datum) 0, NULL, 0, in);
+	else
+		feature_from_jsonb_value(cm, i, &v, in);
 }
 
 /* score with cm's model, raising the errors the core reports */
@@ -579,21 +739,11 @@ typedef struct ScoreCallCache
 	int			ninputs;
 } ScoreCallCache;
 
-PG_FUNCTION_INFO_V1(rg_score);
-
-/* riskguard.score(model, features): the credit_score of one application */
-Datum
-rg_score(PG_FUNCTION_ARGS)
+/* fn_extra of score(): the result type and the compiled model of the last name */
+static ScoreCallCache *
+score_call_cache(FunctionCallInfo fcinfo, Size size)
 {
-	text	   *name = PG_GETARG_TEXT_PP(0);
-	Jsonb	   *jb = PG_GETARG_JSONB_P(1);
-	const char *name_str = VARDATA_ANY(name);
-	int			name_len = VARSIZE_ANY_EXHDR(name);
 	ScoreCallCache *cc = fcinfo->flinfo->fn_extra;
-	CompiledModel *cm;
-	RgScoreResult res;
-	Datum		values[7];
-	bool		nulls[7];
 
 	if (cc == NULL)
 	{
@@ -602,16 +752,31 @@ rg_score(PG_FUNCTION_ARGS)
 
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "return type must be a row type");
-		cc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ScoreCallCache));
+		cc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, size);
 		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 		cc->desc = BlessTupleDesc(CreateTupleDescCopy(desc));
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = cc;
 	}
+	return cc;
+}
+
+/*
+ * The compiled model named name for this call site: the one it used last time unless
+ * the name or a model changed.  Sets *changed when it had to look the model up.
+ */
+static CompiledModel *
+score_call_model(FunctionCallInfo fcinfo, ScoreCallCache *cc, text *name, bool *changed)
+{
+	const char *name_str = VARDATA_ANY(name);
+	int			name_len = VARSIZE_ANY_EXHDR(name);
+
+	*changed = false;
 	if (cc->cm == NULL || cc->generation != cache_generation || cache_stale ||
 		cc->name_len != name_len || memcmp(cc->name, name_str, name_len) != 0)
 	{
 		uint64		generation = cache_generation;
+		CompiledModel *cm;
 
 		cc->cm = NULL;
 		cm = lookup_model(name_str, name_len);
@@ -627,24 +792,51 @@ rg_score(PG_FUNCTION_ARGS)
 		cc->name_len = name_len;
 		cc->generation = generation;
 		cc->cm = cm;
+		*changed = true;
 	}
-	cm = cc->cm;
+	return cc->cm;
+}
+
+/* the credit_score of the inputs in cc */
+static Datum
+score_result(ScoreCallCache *cc)
+{
+	CompiledModel *cm = cc->cm;
+	RgScoreResult res;
+	Datum		values[7];
+	bool		nulls[7];
+
+	score_inputs(cm, cc->inputs, &res);
+	values[0] = cm->name_text;
+	values[1] = Int32GetDatum(cm->version);
+	nulls[0] = nulls[1] = false;
+	result_datums(cm, &res, values + 2, nulls + 2);
+	return HeapTupleGetDatum(heap_form_tuple(cc->desc, values, nulls));
+}
+
+PG_FUNCTION_INFO_V1(rg_score);
+
+/* riskguard.score(model, features): the credit_score of one application */
+Datum
+rg_score(PG_FUNCTION_ARGS)
+{
+	text	   *name = PG_GETARG_TEXT_PP(0);
+	Jsonb	   *jb = PG_GETARG_JSONB_P(1);
+	ScoreCallCache *cc = score_call_cache(fcinfo, sizeof(ScoreCallCache));
+	bool		changed;
+	CompiledModel *cm = score_call_model(fcinfo, cc, name, &changed);
+	Datum		result;
 
 	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("features for model \"%s\" must be a JSON object", cm->name),
-				 errhint("Pass an object of feature names and values, such as to_jsonb(row).")));
+				 errhint("Pass an object of feature names and values, such as to_jsonb(row), or the row itself to riskguard.score_row.")));
 	for (int i = 0; i < cm->model->nfeatures; i++)
 		feature_from_jsonb(cm, i, jb, &cc->inputs[i]);
-	score_inputs(cm, cc->inputs, &res);
-
-	values[0] = cm->name_text;
-	values[1] = Int32GetDatum(cm->version);
-	nulls[0] = nulls[1] = false;
-	result_datums(cm, &res, values + 2, nulls + 2);
+	result = score_result(cc);
 	PG_FREE_IF_COPY(jb, 1);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cc->desc, values, nulls)));
+	PG_RETURN_DATUM(result);
 }
 
 /* ---- the trigger that scores rows ---- */
@@ -656,16 +848,39 @@ static const char *const out_columns[NOUT] = {
 static const Oid out_types[NOUT] = {INT4OID, FLOAT8OID, TEXTOID, TEXTOID, TEXTARRAYOID};
 static const char *const out_type_names[NOUT] = {"integer", "double precision", "text", "text", "text[]"};
 
-typedef struct TriggerCache
+/* ---- reading features from the columns of a row ---- */
+
+/*
+ * How a column's value becomes a feature's input: as score(model, to_jsonb(row)) would
+ * see it.  Numbers are numbers (NaN and infinities become strings in JSON), booleans
+ * true or false, dates and timestamps their ISO 8601 text, json and jsonb their value,
+ * arrays and composites arrays and objects, anything else its text.
+ */
+typedef enum ReadAs
 {
-	uint64		generation;
-	CompiledModel *cm;
-	AttrNumber *attnums;		/* by feature */
-	Oid		   *typids;
-	FmgrInfo   *outfuncs;		/* categorical features of other types than text */
-	AttrNumber	out_attnums[NOUT];
-	RgFeatureInput *inputs;
-} TriggerCache;
+	READ_ABSENT,				/* no such column: missing */
+	READ_INT2,
+	READ_INT4,
+	READ_INT8,
+	READ_FLOAT4,
+	READ_FLOAT8,
+	READ_NUMERIC,
+	READ_TEXT,					/* text, varchar, char(n) */
+	READ_BOOL,
+	READ_DATETIME,				/* date, timestamp, timestamptz */
+	READ_JSONB,
+	READ_JSON,
+	READ_NESTED,				/* arrays and composites: missing */
+	READ_OUTPUT					/* the type's output function */
+} ReadAs;
+
+typedef struct ColumnReader
+{
+	AttrNumber	attnum;			/* 0 for READ_ABSENT */
+	Oid			typid;			/* the column's type, domains resolved */
+	ReadAs		how;
+	FmgrInfo	out;			/* READ_OUTPUT */
+} ColumnReader;
 
 static bool
 is_number_type(Oid t)
@@ -674,7 +889,280 @@ is_number_type(Oid t)
 		t == FLOAT8OID || t == NUMERICOID;
 }
 
-/* the column names of the trigger's feature mapping, resolved against the row type */
+/* how to read column (by name) of rows of desc */
+static void
+reader_prepare(ColumnReader *r, TupleDesc desc, const char *column, MemoryContext mcxt)
+{
+	AttrNumber	att = SPI_fnumber(desc, column);
+	Oid			t;
+
+	memset(r, 0, sizeof(ColumnReader));
+	if (att <= 0)
+	{
+		r->how = READ_ABSENT;
+		return;
+	}
+	r->attnum = att;
+	r->typid = t = getBaseType(TupleDescAttr(desc, att - 1)->atttypid);
+	switch (t)
+	{
+		case INT2OID:
+			r->how = READ_INT2;
+			break;
+		case INT4OID:
+			r->how = READ_INT4;
+			break;
+		case INT8OID:
+			r->how = READ_INT8;
+			break;
+		case FLOAT4OID:
+			r->how = READ_FLOAT4;
+			break;
+		case FLOAT8OID:
+			r->how = READ_FLOAT8;
+			break;
+		case NUMERICOID:
+			r->how = READ_NUMERIC;
+			break;
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			r->how = READ_TEXT;
+			break;
+		case BOOLOID:
+			r->how = READ_BOOL;
+			break;
+		case DATEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			r->how = READ_DATETIME;
+			break;
+		case JSONBOID:
+			r->how = READ_JSONB;
+			break;
+		case JSONOID:
+			r->how = READ_JSON;
+			break;
+		default:
+			if (OidIsValid(get_element_type(t)) || type_is_rowtype(t))
+				r->how = READ_NESTED;
+			else
+			{
+				Oid			outfn;
+				bool		varlena;
+
+				getTypeOutputInfo(t, &outfn, &varlena);
+				fmgr_info_cxt(outfn, &r->out, mcxt);
+				r->how = READ_OUTPUT;
+			}
+			break;
+	}
+}
+
+/* a string value: categorical features look it up, numeric ones take it as missing */
+static void
+feature_from_string(CompiledModel *cm, int i, const char *str, int len, RgFeatureInput *in)
+{
+	if (cm->model->kind == RG_MODEL_SCORECARD &&
+		cm->model->features[i].type == RG_FEATURE_CATEGORICAL)
+		feature_input(cm, i, VALUE_STRING, (Datum) 0, str, len, in);
+	else
+		feature_input(cm, i, VALUE_MISSING, (Datum) 0, NULL, 0, in);
+}
+
+/* feature i from a json or jsonb value: scalars as score() reads them, the rest missing */
+static void
+feature_from_jsonb_datum(CompiledModel *cm, int i, Jsonb *jb, RgFeatureInput *in)
+{
+	JsonbValue	v;
+
+	if (JB_ROOT_IS_SCALAR(jb) && JsonbExtractScalar(&jb->root, &v))
+		feature_from_jsonb_value(cm, i, &v, in);
+	else
+		feature_input(cm, i, VALUE_MISSING, (Datum) 0, NULL, 0, in);
+}
+
+/* feature i from a column's value, read as r says */
+static void
+feature_from_datum(CompiledModel *cm, int i, const ColumnReader *r, Datum d, bool isnull,
+				   RgFeatureInput *in)
+{
+	if (isnull || r->how == READ_ABSENT || r->how == READ_NESTED)
+	{
+		feature_input(cm, i, VALUE_MISSING, (Datum) 0, NULL, 0, in);
+		return;
+	}
+	switch (r->how)
+	{
+		case READ_INT2:
+			feature_input_int(cm, i, DatumGetInt16(d), in);
+			break;
+		case READ_INT4:
+			feature_input_int(cm, i, DatumGetInt32(d), in);
+			break;
+		case READ_INT8:
+			feature_input_int(cm, i, DatumGetInt64(d), in);
+			break;
+		case READ_FLOAT8:
+			{
+				double		x = DatumGetFloat8(d);
+
+				if (isfinite(x))
+					feature_input_float8(cm, i, x, in);
+				else			/* JSON has no NaN or Infinity: a string */
+					feature_from_string(cm, i, isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity",
+										isnan(x) ? 3 : x > 0 ? 8 : 9, in);
+				break;
+			}
+		case READ_FLOAT4:
+			{
+				float		x = DatumGetFloat4(d);
+				char		buf[FLOAT_SHORTEST_DECIMAL_LEN];
+
+				if (isfinite(x))
+				{
+					float_to_shortest_decimal_buf(x, buf);
+					feature_input(cm, i, VALUE_NUMBER,
+								  DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+													  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)),
+								  NULL, 0, in);
+				}
+				else
+					feature_from_string(cm, i, isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity",
+										isnan(x) ? 3 : x > 0 ? 8 : 9, in);
+				break;
+			}
+		case READ_NUMERIC:
+			if (numeric_is_nan(DatumGetNumeric(d)) || numeric_is_inf(DatumGetNumeric(d)))
+			{
+				char	   *str = DatumGetCString(DirectFunctionCall1(numeric_out, d));
+
+				feature_from_string(cm, i, str, strlen(str), in);
+			}
+			else
+				feature_input(cm, i, VALUE_NUMBER, d, NULL, 0, in);
+			break;
+		case READ_TEXT:
+			{
+				text	   *t = DatumGetTextPP(d);
+
+				feature_from_string(cm, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), in);
+				break;
+			}
+		case READ_BOOL:
+			feature_from_string(cm, i, DatumGetBool(d) ? "true" : "false", DatumGetBool(d) ? 4 : 5, in);
+			break;
+		case READ_DATETIME:
+			{
+				char		buf[MAXDATELEN + 1];
+
+				JsonEncodeDateTime(buf, d, r->typid, NULL);
+				feature_from_string(cm, i, buf, strlen(buf), in);
+				break;
+			}
+		case READ_JSONB:
+			feature_from_jsonb_datum(cm, i, DatumGetJsonbP(d), in);
+			break;
+		case READ_JSON:
+			{
+				char	   *str = TextDatumGetCString(d);
+
+				feature_from_jsonb_datum(cm, i, DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(str))), in);
+				break;
+			}
+		default:				/* READ_OUTPUT */
+			{
+				char	   *str = OutputFunctionCall((FmgrInfo *) &r->out, d);
+
+				feature_from_string(cm, i, str, strlen(str), in);
+				break;
+			}
+	}
+}
+
+/* ---- riskguard.score_row(model, application) ---- */
+
+typedef struct RowCallCache
+{
+	ScoreCallCache score;		/* first: score_call_cache allocates it */
+	uint64		row_identifier; /* the row type the readers are for (0: none yet) */
+	int			natts;
+	ColumnReader *readers;		/* by feature */
+	Datum	   *values;			/* a deformed row */
+	bool	   *nulls;
+} RowCallCache;
+
+PG_FUNCTION_INFO_V1(rg_score_record);
+
+/*
+ * riskguard.score_row(model, application): the credit_score of a row, reading each
+ * feature from the column of its name as score(model, to_jsonb(application)) would,
+ * without building the JSON.  The readers are cached per model and row type.
+ */
+Datum
+rg_score_record(PG_FUNCTION_ARGS)
+{
+	text	   *name = PG_GETARG_TEXT_PP(0);
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(1);
+	RowCallCache *rc = (RowCallCache *) score_call_cache(fcinfo, sizeof(RowCallCache));
+	bool		changed;
+	CompiledModel *cm = score_call_model(fcinfo, &rc->score, name, &changed);
+	Oid			typid = HeapTupleHeaderGetTypeId(row);
+	int32		typmod = HeapTupleHeaderGetTypMod(row);
+	uint64		identifier = assign_record_type_identifier(typid, typmod);
+	TupleDesc	desc = lookup_rowtype_tupdesc(typid, typmod);
+	HeapTupleData tuple;
+	Datum		result;
+
+	if (changed || rc->row_identifier != identifier)
+	{
+		MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+
+		rc->row_identifier = 0;
+		rc->readers = MemoryContextAllocZero(mcxt, sizeof(ColumnReader) * cm->model->nfeatures);
+		for (int i = 0; i < cm->model->nfeatures; i++)
+			reader_prepare(&rc->readers[i], desc, cm->model->features[i].name, mcxt);
+		rc->values = MemoryContextAlloc(mcxt, sizeof(Datum) * Max(desc->natts, 1));
+		rc->nulls = MemoryContextAlloc(mcxt, sizeof(bool) * Max(desc->natts, 1));
+		rc->natts = desc->natts;
+		rc->row_identifier = identifier;
+	}
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	heap_deform_tuple(&tuple, desc, rc->values, rc->nulls);
+	for (int i = 0; i < cm->model->nfeatures; i++)
+	{
+		const ColumnReader *r = &rc->readers[i];
+
+		if (r->attnum > 0)
+			feature_from_datum(cm, i, r, rc->values[r->attnum - 1], rc->nulls[r->attnum - 1],
+							   &rc->score.inputs[i]);
+		else
+			feature_from_datum(cm, i, r, (Datum) 0, true, &rc->score.inputs[i]);
+	}
+	ReleaseTupleDesc(desc);
+	result = score_result(&rc->score);
+	PG_RETURN_DATUM(result);
+}
+
+/* ---- the trigger that scores rows ---- */
+
+typedef struct TriggerCache
+{
+	uint64		generation;
+	CompiledModel *cm;
+	ColumnReader *readers;		/* by feature */
+	AttrNumber	out_attnums[NOUT];
+	RgFeatureInput *inputs;
+} TriggerCache;
+
+/*
+ * The column names of the trigger's feature mapping, resolved against the row type.
+ * Unlike score_row, the trigger insists that every feature has a column, and a number
+ * column for a numeric feature: a table set up to be scored should be set up right.
+ */
 static void
 trigger_prepare(TriggerCache *tc, TriggerData *td, MemoryContext mcxt)
 {
@@ -688,47 +1176,35 @@ trigger_prepare(TriggerCache *tc, TriggerData *td, MemoryContext mcxt)
 
 	if (trig->tgnargs >= 2)
 		mapping = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(trig->tgargs[1])));
-	tc->attnums = MemoryContextAllocZero(mcxt, sizeof(AttrNumber) * m->nfeatures);
-	tc->typids = MemoryContextAllocZero(mcxt, sizeof(Oid) * m->nfeatures);
-	tc->outfuncs = MemoryContextAllocZero(mcxt, sizeof(FmgrInfo) * m->nfeatures);
+	tc->readers = MemoryContextAllocZero(mcxt, sizeof(ColumnReader) * m->nfeatures);
 	tc->inputs = MemoryContextAllocZero(mcxt, sizeof(RgFeatureInput) * m->nfeatures);
 	for (int i = 0; i < m->nfeatures; i++)
 	{
 		RgFeature  *f = &m->features[i];
 		char	   *column = pstrdup(f->name);
 		JsonbValue	v;
-		AttrNumber	att;
+		ColumnReader *r = &tc->readers[i];
 
 		if (mapping && JB_ROOT_IS_OBJECT(mapping) &&
 			getKeyJsonValueFromContainer(&mapping->root, f->name, strlen(f->name), &v) != NULL &&
 			v.type == jbvString)
 			column = pnstrdup(v.val.string.val, v.val.string.len);
-		att = SPI_fnumber(desc, column);
-		if (att <= 0)
+		reader_prepare(r, desc, column, mcxt);
+		if (r->how == READ_ABSENT)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("column \"%s\" of relation \"%s\" does not exist", column, relname),
 					 errdetail("Version %d of model \"%s\" reads feature \"%s\" from that column.",
 							   cm->version, cm->name, f->name),
 					 errhint("Add the column, or attach scoring again with feature_columns naming the column to use.")));
-		tc->attnums[i] = att;
-		tc->typids[i] = TupleDescAttr(desc, att - 1)->atttypid;
 		if ((m->kind == RG_MODEL_LOGISTIC || f->type == RG_FEATURE_NUMERIC) &&
-			!is_number_type(tc->typids[i]))
+			!is_number_type(r->typid))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("column \"%s\" of relation \"%s\" is of type %s, but feature \"%s\" of model \"%s\" is numeric",
-							column, relname, format_type_be(tc->typids[i]), f->name, cm->name),
+							column, relname, format_type_be(TupleDescAttr(desc, r->attnum - 1)->atttypid),
+							f->name, cm->name),
 					 errhint("Numeric features read smallint, integer, bigint, real, double precision or numeric columns.")));
-		if (f->type == RG_FEATURE_CATEGORICAL && tc->typids[i] != TEXTOID &&
-			tc->typids[i] != VARCHAROID && !is_number_type(tc->typids[i]))
-		{
-			Oid			outfn;
-			bool		varlena;
-
-			getTypeOutputInfo(tc->typids[i], &outfn, &varlena);
-			fmgr_info_cxt(outfn, &tc->outfuncs[i], mcxt);
-		}
 	}
 	for (int k = 0; k < NOUT; k++)
 	{
@@ -746,73 +1222,6 @@ trigger_prepare(TriggerCache *tc, TriggerData *td, MemoryContext mcxt)
 							out_type_names[k])));
 		tc->out_attnums[k] = att;
 	}
-}
-
-/* a column's value as the scoring input of feature i */
-static void
-feature_from_column(TriggerCache *tc, int i, HeapTuple tuple, TupleDesc desc, RgFeatureInput *in)
-{
-	CompiledModel *cm = tc->cm;
-	bool		isnull;
-	Datum		d = heap_getattr(tuple, tc->attnums[i], desc, &isnull);
-	Oid			t = tc->typids[i];
-	Datum		num;
-
-	if (isnull)
-	{
-		feature_input(cm, i, VALUE_MISSING, (Datum) 0, NULL, 0, in);
-		return;
-	}
-	if (t == TEXTOID || t == VARCHAROID)
-	{
-		text	   *s = DatumGetTextPP(d);
-
-		feature_input(cm, i, VALUE_STRING, (Datum) 0, VARDATA_ANY(s), VARSIZE_ANY_EXHDR(s), in);
-		return;
-	}
-	if (!is_number_type(t))
-	{
-		char	   *s = OutputFunctionCall(&tc->outfuncs[i], d);
-
-		feature_input(cm, i, VALUE_STRING, (Datum) 0, s, strlen(s), in);
-		return;
-	}
-	switch (t)
-	{
-		case INT2OID:
-			num = NumericGetDatum(int64_to_numeric(DatumGetInt16(d)));
-			break;
-		case INT4OID:
-			num = NumericGetDatum(int64_to_numeric(DatumGetInt32(d)));
-			break;
-		case INT8OID:
-			num = NumericGetDatum(int64_to_numeric(DatumGetInt64(d)));
-			break;
-		case FLOAT4OID:
-		case FLOAT8OID:
-			{
-				double		x = (t == FLOAT4OID) ? DatumGetFloat4(d) : DatumGetFloat8(d);
-
-				/* NaN and infinities are missing, as in score(to_jsonb(row)) */
-				if (isnan(x) || isinf(x))
-				{
-					feature_input(cm, i, VALUE_MISSING, (Datum) 0, NULL, 0, in);
-					return;
-				}
-				num = (t == FLOAT4OID) ? DirectFunctionCall1(float4_numeric, d)
-					: DirectFunctionCall1(float8_numeric, d);
-				break;
-			}
-		default:				/* numeric */
-			if (numeric_is_nan(DatumGetNumeric(d)) || numeric_is_inf(DatumGetNumeric(d)))
-			{
-				feature_input(cm, i, VALUE_MISSING, (Datum) 0, NULL, 0, in);
-				return;
-			}
-			num = d;
-			break;
-	}
-	feature_input(cm, i, VALUE_NUMBER, num, NULL, 0, in);
 }
 
 PG_FUNCTION_INFO_V1(rg_score_row);
@@ -874,7 +1283,12 @@ rg_score_row(PG_FUNCTION_ARGS)
 	cm = tc->cm;
 
 	for (int i = 0; i < cm->model->nfeatures; i++)
-		feature_from_column(tc, i, tuple, desc, &tc->inputs[i]);
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tuple, tc->readers[i].attnum, desc, &isnull);
+
+		feature_from_datum(cm, i, &tc->readers[i], d, isnull, &tc->inputs[i]);
+	}
 	score_inputs(cm, tc->inputs, &res);
 	result_datums(cm, &res, values, nulls);
 	for (int k = 0; k < NOUT; k++)

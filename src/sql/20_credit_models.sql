@@ -124,6 +124,15 @@ LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION riskguard.score(text, jsonb) IS
   'scores one application (a JSON object of feature values) with the active version of a credit model; RG021 for an unknown model';
 
+-- The row form has its own name: an overload score(text, record) would make
+-- score('m', '{"income": 1}') with an untyped literal ambiguous between the two.
+CREATE FUNCTION riskguard.score_row(model text, application record)
+RETURNS riskguard.credit_score
+AS 'MODULE_PATHNAME', 'rg_score_record'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION riskguard.score_row(text, record) IS
+  'scores one application given as a row, reading each feature from the column of its name as score(model, to_jsonb(application)) would, without building the JSON; RG021 for an unknown model';
+
 CREATE FUNCTION riskguard._score_row()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'rg_score_row'

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # scoring: riskguard.score() with a 12-feature scorecard over a table of loan
 # applications, against building the JSON it reads (to_jsonb of each row), and against
-# the same scorecard written in PL/pgSQL (test/bench/scoring/plpgsql.sql).
+# the same scorecard written in PL/pgSQL (test/bench/scoring/plpgsql.sql).  Then the row
+# form, riskguard.score_row('m', a), which reads the columns and builds no JSON: its
+# baseline is SELECT count(a), which builds the same whole-row value that score_row
+# receives, so the difference is score_row's own work; and the PL/pgSQL scorecard taking
+# the row (bench_score_plpgsql_row), so that both forms are compared like for like.
 #
 # Rows: SCORING_ROWS (default 1000000).  Queries aggregate with count() so that the
 # server's work, not shipping a million rows to psql, is measured; parallel query is
@@ -47,6 +51,10 @@ score=$(cpu_ms "SELECT count(riskguard.score('m', to_jsonb(a))) FROM application
 tenth=$((ROWS / 10))
 plpgsql_tenth=$(cpu_ms "SELECT count(bench_score_plpgsql(to_jsonb(a))) FROM (SELECT * FROM applications WHERE id <= $tenth) a" 1)
 plpgsql=$((plpgsql_tenth * 10))
+row=$(cpu_ms "SELECT count(a) FROM applications a")
+score_row=$(cpu_ms "SELECT count(riskguard.score_row('m', a)) FROM applications a")
+plpgsql_row_tenth=$(cpu_ms "SELECT count(bench_score_plpgsql_row(a)) FROM (SELECT * FROM applications WHERE id <= $tenth) a" 1)
+plpgsql_row=$((plpgsql_row_tenth * 10))
 wall_json=$(PGDATABASE=$DB bench_ms "SET max_parallel_workers_per_gather = 0; SELECT count(to_jsonb(a)) FROM applications a" 1)
 wall_score=$(PGDATABASE=$DB bench_ms "SET max_parallel_workers_per_gather = 0; SELECT count(riskguard.score('m', to_jsonb(a))) FROM applications a" 1)
 
@@ -60,3 +68,7 @@ bench_row "score() against the same scorecard in PL/pgSQL, whole query (CPU)" "P
 	"$score ms" "$(bench_ratio "$plpgsql" "$score") × faster" "≥ 10 × faster"
 bench_row "same, scoring only (each query's time less to_jsonb's)" "PL/pgSQL" "$((plpgsql - json)) ms" \
 	"$((score - json)) ms" "$(bench_ratio "$((plpgsql - json))" "$((score - json))") × faster" "≥ 10 × faster"
+bench_row "score_row() 12-feature scorecard, $ROWS rows (CPU)" "count(a): building the row it reads" "$row ms" \
+	"$score_row ms" "$(bench_ratio "$score_row" "$row")" "(no target)"
+bench_row "score_row() against the same scorecard in PL/pgSQL taking the row, whole query (CPU)" "PL/pgSQL" \
+	"$plpgsql_row ms" "$score_row ms" "$(bench_ratio "$plpgsql_row" "$score_row") × faster" "≥ 10 × faster"

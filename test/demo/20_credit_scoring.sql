@@ -98,6 +98,10 @@ SELECT (s).model, (s).version, (s).score, round((s).pd::numeric, 4) AS pd, (s).g
   FROM (SELECT riskguard.score('retail_scorecard',
                  '{"annual_income": 52000, "dti": 0.29, "housing": "rent", "purpose": "car"}') AS s) x;
 
+\echo 'Rows already in a table are scored directly, no JSON (here: the stored scores, rescored):'
+SELECT a.applicant, a.credit_score AS stored, s.score AS rescored, s.grade, s.decision
+  FROM applications a, riskguard.score_row('retail_scorecard', a) s ORDER BY a.id;
+
 \echo 'The portfolio by grade:'
 SELECT credit_grade AS grade, count(*) AS applications, round(avg(credit_pd)::numeric, 4) AS avg_pd,
        to_char(sum(amount) / 100.0, 'FM999,999,990.00') AS requested

@@ -33,6 +33,8 @@ INSERT INTO public_allowed VALUES
   ('riskguard.validate_model(jsonb)', 'checks a specification the caller passes; reads no table'),
   ('riskguard.score(text, jsonb)',
    'scoring is for every application role: returns a score, never the model''s specification'),
+  ('riskguard.score_row(text, record)',
+   'scoring is for every application role: returns a score, never the model''s specification'),
   ('riskguard.normal_cdf(float8)', 'pure math'),
   ('riskguard.normal_quantile(float8)', 'pure math'),
   ('riskguard.chisq_sf(float8, float8)', 'pure math'),
