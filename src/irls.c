@@ -244,6 +244,26 @@ cholesky_solve(const double *L, int p, double *x)
 	}
 }
 
+/*
+ * beta += H^-1 grad, through the Cholesky factor L (grad is overwritten with the step);
+ * 0, leaving beta as it was, when H is not positive definite or the step not finite.
+ */
+static int
+take_step(int p, const double *H, double *L, double *grad, double *beta)
+{
+	int			j;
+
+	if (cholesky(H, L, p) >= 0)
+		return 0;
+	cholesky_solve(L, p, grad);
+	for (j = 0; j < p; j++)
+		if (!isfinite(grad[j]))
+			return 0;
+	for (j = 0; j < p; j++)
+		beta[j] += grad[j];
+	return 1;
+}
+
 int
 rg_irls_newton_step(const RgIrlsSegment *segs, int nseg, int k, double *beta,
 					double *work, RgIrlsTick tick, void *tick_arg)
@@ -253,17 +273,10 @@ rg_irls_newton_step(const RgIrlsSegment *segs, int nseg, int k, double *beta,
 	double	   *L = H + (size_t) p * p;
 	double	   *grad = L + (size_t) p * p;
 	double		ll = evaluate(segs, nseg, k, beta, grad, H, tick, tick_arg);
-	int			j;
 
-	if (!isfinite(ll) || cholesky(H, L, p) >= 0)
+	if (!isfinite(ll))
 		return 0;
-	cholesky_solve(L, p, grad);
-	for (j = 0; j < p; j++)
-		if (!isfinite(grad[j]))
-			return 0;
-	for (j = 0; j < p; j++)
-		beta[j] += grad[j];
-	return 1;
+	return take_step(p, H, L, grad, beta);
 }
 
 /*
@@ -297,21 +310,12 @@ rg_irls_moment_step(int k, const double *xtx, const double *xty, double *beta,
 	double	   *grad = L + (size_t) p * p;
 	double		n = xtx[0];
 	double		nbad = xty[0];
-	int			j;
 
 	memset(beta, 0, sizeof(double) * p);
 	if (nbad > 0.0 && nbad < n)
 		beta[0] = log(nbad / (n - nbad));
 	(void) moment_start(p, n, xtx, xty, beta, grad, H);
-	if (cholesky(H, L, p) >= 0)
-		return 0;
-	cholesky_solve(L, p, grad);
-	for (j = 0; j < p; j++)
-		if (!isfinite(grad[j]))
-			return 0;
-	for (j = 0; j < p; j++)
-		beta[j] += grad[j];
-	return 1;
+	return take_step(p, H, L, grad, beta);
 }
 
 int

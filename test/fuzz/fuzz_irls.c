@@ -92,6 +92,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   info2.status == RG_IRLS_SINGULAR);
 	FUZZ_CHECK(info2.iterations >= 0 && info2.iterations <= RG_IRLS_MAX_ITER);
 
+	/* the first step from the moment sums alone, as a parallel part warms up */
+	{
+		double		b[MAX_K + 1];
+		int			ok = rg_irls_moment_step(k, xtx, xty, b, work);
+
+		FUZZ_CHECK(ok == 0 || ok == 1);
+		if (n > 0 && ybar > 0 && ybar < (double) n)
+			FUZZ_CHECK(isfinite(b[0]));
+		if (ok)
+			for (int j = 0; j < p; j++)
+				FUZZ_CHECK(isfinite(b[j]));
+	}
+
 	/*
 	 * Both ways must not be held to the same verdict: the start's information matrix is
 	 * w X'X from the sums or sum(w x x') from the rows, equal but for rounding, and a
