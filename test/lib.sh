@@ -7,7 +7,6 @@
 
 PGVER=15
 PGBIN_SYS=/usr/lib/postgresql/$PGVER/bin
-PGSHARE_SYS=/usr/share/postgresql/$PGVER
 # The installation the clusters run from, named by its pg_config: Debian's, or with
 # SANITIZE=address the ASan build that test/asan/build-postgres.sh keeps in its cache.
 RG_ASAN_CACHE=${RG_ASAN_CACHE:-/var/cache/riskguard/asan}
