@@ -532,22 +532,11 @@ prepare_plans(void)
 	}
 }
 
-/* connect to SPI for the rest of this check, if not yet */
-static void
-check_spi(AlertCheck *c)
-{
-	if (c->spi)
-		return;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "could not connect to SPI");
-	c->spi = true;
-}
-
 /* run a first-row upsert; the row as it is afterwards is SPI_tuptable->vals[0] */
 static void
 exec_upsert(AlertCheck *c, SPIPlanPtr *plan, Datum *values)
 {
-	check_spi(c);
+	rg_spi_connect_once(&c->spi);
 	prepare_plans();
 	if (SPI_execute_plan(*plan, values, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "could not update alert rule state");
@@ -573,14 +562,7 @@ state_open(AlertCheck *c)
 	c->values = palloc0(sizeof(Datum) * natts);
 	c->nulls = palloc0(sizeof(bool) * natts);
 	c->repl = palloc0(sizeof(bool) * natts);
-	if (c->t->snapshot)
-		c->snap = c->t->snapshot;
-	else
-	{
-		CommandCounterIncrement();
-		c->snap = RegisterSnapshot(GetLatestSnapshot());
-		c->own_snap = true;
-	}
+	c->snap = ledger_find_snapshot(c->t->snapshot, &c->own_snap);
 }
 
 static void
@@ -804,7 +786,7 @@ fire(AlertCheck *c, const AlertRule *r, const char *owner, int64 account,
 	json_str(detail, "kind", kind_names[r->kind]);
 	json_str(detail, "reason", why);
 	appendStringInfoChar(detail, '}');
-	check_spi(c);
+	rg_spi_connect_once(&c->spi);
 	rg_alert_raise(r->name, r->severity, owner, account, c->t->transfer_id, detail->data);
 }
 
@@ -1041,7 +1023,7 @@ check_limit_near(AlertCheck *c, const AlertRule *r)
 		v[0] = Int32GetDatum(r->id);
 		v[1] = CStringGetTextDatum(psprintf("%s|%s|%s", u->limit, u->subject, u->period));
 		v[2] = TimestampTzGetDatum(t->at);
-		check_spi(c);
+		rg_spi_connect_once(&c->spi);
 		prepare_plans();
 		if (SPI_execute_plan(once_plan, v, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not update alert rule state");
@@ -1072,7 +1054,7 @@ rg_alerts_check(const RgLimitTransfer *t)
 	AcceptInvalidationMessages();
 	if (!rules_valid)
 	{
-		check_spi(&c);
+		rg_spi_connect_once(&c.spi);
 		load_rules();
 	}
 	if (usage_transfer != t->transfer_id)

@@ -133,6 +133,13 @@ extern bool ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, S
 /* replace the locked row's columns where repl[i] is set, maintaining indexes */
 extern void ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl);
 
+/*
+ * The snapshot to find rows with: given (the ledger's, taken after it made the
+ * transaction's earlier work visible) when not NULL, else a fresh one registered here,
+ * which *own then says the caller must unregister.
+ */
+extern Snapshot ledger_find_snapshot(Snapshot given, bool *own);
+
 extern void ledger_release_row(LedgerRow *row);
 
 #endif							/* RG_LEDGER_H */

@@ -93,6 +93,17 @@ ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys,
 	return true;
 }
 
+Snapshot
+ledger_find_snapshot(Snapshot given, bool *own)
+{
+	*own = given == NULL;
+	if (given)
+		return given;
+	/* make this transaction's earlier writes visible to the lookups */
+	CommandCounterIncrement();
+	return RegisterSnapshot(GetLatestSnapshot());
+}
+
 void
 ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl)
 {

@@ -47,6 +47,7 @@
 #include "utils/timestamp.h"
 
 #include "ledger.h"
+#include "riskguard.h"
 #include "alert.h"
 #include "ledger_hash.h"
 #include "limit_rules.h"
@@ -118,17 +119,6 @@ static char *acting_user = NULL;
 static SPIPlanPtr idempotency_plan = NULL;
 static SPIPlanPtr provision_plan = NULL;
 
-/* connect to SPI for a step that runs SQL; the trigger disconnects when it returns */
-static void
-posting_spi(LedgerPosting *p)
-{
-	if (p->spi)
-		return;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "could not connect to SPI");
-	p->spi = true;
-}
-
 /* ---------- reading the new row ---------- */
 
 static void
@@ -141,39 +131,29 @@ require_not_null(bool isnull, const char *column)
 				 errdetail("A transfer needs a debit account, a credit account, an amount, a kind and a status.")));
 }
 
+/* the new row's fields, from one pass over the tuple */
 static void
 read_new_row(LedgerPosting *p, TupleDesc desc)
 {
 	const LedgerTransferAtts *a = &p->cache->tr;
-	HeapTuple	t = p->newtuple;
-	bool		isnull;
-	Datum		d;
+	Datum	   *v = palloc(sizeof(Datum) * desc->natts);
+	bool	   *n = palloc(sizeof(bool) * desc->natts);
 
-	d = heap_getattr(t, a->id, desc, &isnull);
-	require_not_null(isnull, "id");
-	p->id = DatumGetInt64(d);
-	d = heap_getattr(t, a->debit_account, desc, &isnull);
-	require_not_null(isnull, "debit_account");
-	p->debit_id = DatumGetInt64(d);
-	d = heap_getattr(t, a->credit_account, desc, &isnull);
-	require_not_null(isnull, "credit_account");
-	p->credit_id = DatumGetInt64(d);
-	d = heap_getattr(t, a->amount, desc, &isnull);
-	require_not_null(isnull, "amount");
-	p->amount = DatumGetInt64(d);
-	d = heap_getattr(t, a->kind, desc, &isnull);
-	require_not_null(isnull, "kind");
-	p->kind = TextDatumGetCString(d);
-	d = heap_getattr(t, a->status, desc, &isnull);
-	require_not_null(isnull, "status");
-	p->status = TextDatumGetCString(d);
-	d = heap_getattr(t, a->reference, desc, &isnull);
-	p->reference = isnull ? NULL : TextDatumGetCString(d);
-	d = heap_getattr(t, a->idempotency_key, desc, &isnull);
-	p->idempotency_key = isnull ? NULL : TextDatumGetCString(d);
-	d = heap_getattr(t, a->pending_id, desc, &isnull);
-	p->has_pending_id = !isnull;
-	p->pending_id = isnull ? 0 : DatumGetInt64(d);
+	heap_deform_tuple(p->newtuple, desc, v, n);
+#define REQUIRED(att) (require_not_null(n[a->att - 1], #att), v[a->att - 1])
+#define TEXT_OR_NULL(att) (n[a->att - 1] ? NULL : TextDatumGetCString(v[a->att - 1]))
+	p->id = DatumGetInt64(REQUIRED(id));
+	p->debit_id = DatumGetInt64(REQUIRED(debit_account));
+	p->credit_id = DatumGetInt64(REQUIRED(credit_account));
+	p->amount = DatumGetInt64(REQUIRED(amount));
+	p->kind = TextDatumGetCString(REQUIRED(kind));
+	p->status = TextDatumGetCString(REQUIRED(status));
+	p->reference = TEXT_OR_NULL(reference);
+	p->idempotency_key = TEXT_OR_NULL(idempotency_key);
+	p->has_pending_id = !n[a->pending_id - 1];
+	p->pending_id = p->has_pending_id ? DatumGetInt64(v[a->pending_id - 1]) : 0;
+#undef TEXT_OR_NULL
+#undef REQUIRED
 }
 
 /* ---------- step 1: validity ---------- */
@@ -458,7 +438,7 @@ check_idempotency(LedgerPosting *p)
 
 	if (p->idempotency_key == NULL)
 		return false;
-	posting_spi(p);
+	rg_spi_connect_once(&p->spi);
 	if (idempotency_plan == NULL)
 	{
 		Oid			argtypes[1] = {TEXTOID};
@@ -685,7 +665,7 @@ post_provision(LedgerPosting *p)
 
 	if (p->provision <= 0)
 		return;
-	posting_spi(p);
+	rg_spi_connect_once(&p->spi);
 	if (provision_plan == NULL)
 	{
 		Oid			argtypes[4] = {INT8OID, INT8OID, INT8OID, TEXTOID};

@@ -362,24 +362,13 @@ rule_applies(const LimitRule *r, const RgLimitTransfer *t, const RgLimitParty **
 	return true;
 }
 
-/* connect to SPI the first time a step needs SQL; limits_apply disconnects */
-static void
-limits_spi(bool *connected)
-{
-	if (*connected)
-		return;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "could not connect to SPI");
-	*connected = true;
-}
-
 static void
 ensure_rules(bool *connected)
 {
 	AcceptInvalidationMessages();
 	if (!rules_valid)
 	{
-		limits_spi(connected);
+		rg_spi_connect_once(connected);
 		load_rules();
 	}
 }
@@ -463,6 +452,7 @@ counters_add_existing(CounterHit *hits, int n, Snapshot given)
 	Relation	rel = table_open(counter_relid, RowExclusiveLock);
 	Relation	idx = index_open(counter_pkey, RowExclusiveLock);
 	TupleDesc	desc = RelationGetDescr(rel);
+	bool		own_snap;
 	Snapshot	snap;
 	int			nmissing = 0;
 	Datum		values[6];
@@ -471,13 +461,7 @@ counters_add_existing(CounterHit *hits, int n, Snapshot given)
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 
 	Assert(desc->natts == 6);
-	if (given)
-		snap = given;
-	else
-	{
-		CommandCounterIncrement();
-		snap = RegisterSnapshot(GetLatestSnapshot());
-	}
+	snap = ledger_find_snapshot(given, &own_snap);
 	for (int i = 0; i < n; i++)
 	{
 		CounterHit *h = &hits[i];
@@ -515,7 +499,7 @@ counters_add_existing(CounterHit *hits, int n, Snapshot given)
 		ledger_update_row(&row, values, nulls, repl);
 		ledger_release_row(&row);
 	}
-	if (!given)
+	if (own_snap)
 		UnregisterSnapshot(snap);
 	index_close(idx, RowExclusiveLock);
 	table_close(rel, RowExclusiveLock);
@@ -651,7 +635,7 @@ limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void 
 	/* usage before this transfer: read (dry run) or counted, in one statement */
 	if (dry_run)
 	{
-		limits_spi(&spi);
+		rg_spi_connect_once(&spi);
 		prepare_plans();
 		for (int i = 0; i < nhits; i++)
 			if (hits[i].rule->metric != METRIC_PER_TRANSFER)
@@ -676,7 +660,7 @@ limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void 
 		/* counters new in this window: created (or met concurrently) by the upsert */
 		if (ncounted > 0)
 		{
-			limits_spi(&spi);
+			rg_spi_connect_once(&spi);
 			qsort(hits, ncounted, sizeof(CounterHit), cmp_hits);
 			counters_add(hits, ncounted);
 		}
@@ -728,7 +712,7 @@ limits_apply(const RgLimitTransfer *t, bool dry_run, RgLimitReport report, void 
 									Max(r->threshold - h->before, 0)),
 						 "%s", msg);
 			}
-			limits_spi(&spi);
+			rg_spi_connect_once(&spi);
 			record_alert(r, t, h->party, h->subject, h->period, h->before, h->delta);
 		}
 	if (spi)

@@ -15,6 +15,7 @@
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
@@ -132,6 +133,16 @@ rg_config_changed(PG_FUNCTION_ARGS)
 				 errmsg("function can only be called as a trigger")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
+}
+
+void
+rg_spi_connect_once(bool *connected)
+{
+	if (*connected)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "could not connect to SPI");
+	*connected = true;
 }
 
 char	  **

@@ -11,4 +11,11 @@
 /* the non-NULL elements of a text[] as C strings, palloc'd; *n gets their number */
 extern char **rg_text_array_cstrings(Datum d, int *n);
 
+/*
+ * Connect to SPI unless *connected says it is already done, for code that runs SQL only
+ * on some paths (the transfer trigger's steps, limits, alert rules); the caller calls
+ * SPI_finish at its end when *connected is true.
+ */
+extern void rg_spi_connect_once(bool *connected);
+
 #endif							/* RISKGUARD_H */

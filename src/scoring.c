@@ -970,6 +970,15 @@ feature_from_string(CompiledModel *cm, int i, const char *str, int len, RgFeatur
 		feature_input(cm, i, VALUE_MISSING, (Datum) 0, NULL, 0, in);
 }
 
+/* a NaN or infinite float as to_jsonb writes it: JSON has no such number, so a string */
+static void
+feature_from_nonfinite(CompiledModel *cm, int i, double x, RgFeatureInput *in)
+{
+	const char *str = isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity";
+
+	feature_from_string(cm, i, str, strlen(str), in);
+}
+
 /* feature i from a json or jsonb value: scalars as score() reads them, the rest missing */
 static void
 feature_from_jsonb_datum(CompiledModel *cm, int i, Jsonb *jb, RgFeatureInput *in)
@@ -1009,9 +1018,8 @@ feature_from_datum(CompiledModel *cm, int i, const ColumnReader *r, Datum d, boo
 
 				if (isfinite(x))
 					feature_input_float8(cm, i, x, in);
-				else			/* JSON has no NaN or Infinity: a string */
-					feature_from_string(cm, i, isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity",
-										isnan(x) ? 3 : x > 0 ? 8 : 9, in);
+				else
+					feature_from_nonfinite(cm, i, x, in);
 				break;
 			}
 		case READ_FLOAT4:
@@ -1028,8 +1036,7 @@ feature_from_datum(CompiledModel *cm, int i, const ColumnReader *r, Datum d, boo
 								  NULL, 0, in);
 				}
 				else
-					feature_from_string(cm, i, isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity",
-										isnan(x) ? 3 : x > 0 ? 8 : 9, in);
+					feature_from_nonfinite(cm, i, x, in);
 				break;
 			}
 		case READ_NUMERIC:
