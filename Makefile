@@ -23,6 +23,7 @@ OBJS = \
 	src/limit_rules.o \
 	src/alert.o \
 	src/recorder.o \
+	src/rowcache.o \
 	src/model_spec.o \
 	src/scoring_core.o \
 	src/scoring.o \
@@ -44,6 +45,10 @@ OBJS = \
 	src/market_core.o \
 	src/market.o \
 	src/market_backtest.o
+
+# PGXS tracks no header dependencies: rebuild every object when a header changes, since
+# a struct changed in one file and not recompiled in another corrupts memory silently
+$(OBJS): $(wildcard src/*.h)
 
 DATA_built = riskguard--$(EXTVERSION).sql
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))

@@ -112,6 +112,7 @@ extern const LedgerReserveRule *ledger_reserve_rule(const LedgerCache *c, const 
 typedef struct LedgerRow
 {
 	Relation	rel;
+	uint64		tag;			/* the row cache's tag of its key */
 	TupleTableSlot *slot;
 	HeapTuple	tuple;			/* the buffer tuple, valid while the row is held */
 } LedgerRow;

@@ -3,7 +3,9 @@
  *		Locking and updating ledger rows by direct heap access, so that the transfer
  *		trigger does not pay for an SQL statement per account.
  *
- * A row is found through its primary key with a recent snapshot and locked FOR NO
+ * A row is found through its primary key with a recent snapshot (from the position the
+ * row cache recorded for its key when that still holds it, else through the index) and
+ * locked FOR NO
  * KEY UPDATE as its newest version (waiting for a concurrent holder, as SELECT ... FOR
  * NO KEY UPDATE does under READ COMMITTED).  Under REPEATABLE READ or SERIALIZABLE a
  * row changed by a transaction the snapshot does not see raises a serialization
@@ -21,11 +23,86 @@
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
 #include "storage/bufmgr.h"
+#include "storage/proc.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "ledger.h"
+#include "rowcache.h"
+
+/*
+ * Whether block blk of rel exists.  The number of blocks is measured once per
+ * transaction and relation (again when blk lies beyond it, as the relation may have
+ * grown): the caller's lock on rel keeps VACUUM from truncating it until the end of the
+ * transaction.
+ */
+static bool
+block_exists(Relation rel, BlockNumber blk)
+{
+	static struct
+	{
+		Oid			relid;
+		LocalTransactionId lxid;
+		BlockNumber nblocks;
+	}			known[4];
+	static int	next = 0;
+	int			i;
+
+	for (i = 0; i < lengthof(known); i++)
+		if (known[i].relid == RelationGetRelid(rel) && known[i].lxid == MyProc->lxid)
+			break;
+	if (i == lengthof(known))
+	{
+		i = next;
+		next = (next + 1) % lengthof(known);
+		known[i].relid = RelationGetRelid(rel);
+		known[i].lxid = MyProc->lxid;
+		known[i].nblocks = RelationGetNumberOfBlocks(rel);
+	}
+	else if (blk >= known[i].nblocks)
+		known[i].nblocks = RelationGetNumberOfBlocks(rel);
+	return blk < known[i].nblocks;
+}
+
+/*
+ * Fetch into slot the visible version of the row with these keys from the position
+ * the row cache holds for tag: true when there is one and its key columns equal the
+ * keys, false when the index must be asked.
+ */
+static bool
+fetch_cached(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys,
+			 uint64 tag, TupleTableSlot *slot)
+{
+	TupleDesc	idesc = RelationGetDescr(idx);
+	ItemPointerData tid;
+	IndexFetchTableData *fetch;
+	bool		call_again = false;
+	bool		all_dead = false;
+	bool		found;
+
+	if (!rg_rowcache_get(tag, &tid) || !block_exists(rel, ItemPointerGetBlockNumber(&tid)))
+		return false;
+	fetch = table_index_fetch_begin(rel);
+	found = table_index_fetch_tuple(fetch, &tid, snap, slot, &call_again, &all_dead);
+	table_index_fetch_end(fetch);
+	if (!found)
+		return false;
+	for (int i = 0; i < nkeys; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(idesc, keys[i].sk_attno - 1);
+		bool		isnull;
+		Datum		d = slot_getattr(slot, idx->rd_index->indkey.values[keys[i].sk_attno - 1], &isnull);
+
+		if (isnull || !datum_image_eq(d, keys[i].sk_argument, att->attbyval, att->attlen))
+		{
+			ExecClearTuple(slot);
+			return false;
+		}
+	}
+	return true;
+}
 
 bool
 ledger_lock_row(Relation rel, Relation idx, Snapshot snap, int64 key, LedgerRow *row)
@@ -41,20 +118,36 @@ ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys,
 						LedgerRow *row)
 {
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	IndexScanDesc scan;
-	bool		found;
+	uint64		tag = rg_rowcache_tag(rel, idx, keys, nkeys);
 	TM_Result	res;
 	TM_FailureData tmfd;
 	ItemPointerData tid;
 
-	scan = index_beginscan(rel, idx, snap, nkeys, 0);
-	index_rescan(scan, keys, nkeys, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
-	if (!found)
+	if (!fetch_cached(rel, idx, snap, keys, nkeys, tag, slot))
 	{
-		ExecDropSingleTupleTableSlot(slot);
-		return false;
+		IndexScanDesc scan = index_beginscan(rel, idx, snap, nkeys, 0);
+		ItemPointer entry;
+		bool		found = false;
+
+		/*
+		 * index_getnext_slot's loop, keeping the position the index entry points to (the
+		 * root of the HOT chain) rather than that of the version found from it
+		 */
+		index_rescan(scan, keys, nkeys, NULL, 0);
+		while (!found && (entry = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+		{
+			ItemPointerData root = *entry;
+
+			found = index_fetch_heap(scan, slot);
+			if (found)
+				rg_rowcache_put(tag, &root);
+		}
+		index_endscan(scan);
+		if (!found)
+		{
+			ExecDropSingleTupleTableSlot(slot);
+			return false;
+		}
 	}
 
 	tid = slot->tts_tid;
@@ -80,6 +173,7 @@ ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys,
 	}
 
 	row->rel = rel;
+	row->tag = tag;
 	row->slot = slot;
 	row->tuple = ExecFetchSlotHeapTuple(slot, false, NULL);
 
@@ -113,6 +207,9 @@ ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl)
 	newtup = heap_modify_tuple(row->tuple, RelationGetDescr(rel), values, nulls, repl);
 	simple_heap_update(rel, &row->tuple->t_self, newtup);
 
+	/* a version outside the HOT chain gets index entries pointing at it */
+	if (!HeapTupleIsHeapOnly(newtup) && row->tag != 0)
+		rg_rowcache_put(row->tag, &newtup->t_self);
 	if (!HeapTupleIsHeapOnly(newtup) && RelationGetForm(rel)->relhasindex)
 	{
 		EState	   *estate = CreateExecutorState();

@@ -30,6 +30,7 @@
 #include "limit_rules.h"
 #include "recorder.h"
 #include "rootkey.h"
+#include "rowcache.h"
 
 PG_MODULE_MAGIC;
 
@@ -42,6 +43,7 @@ _PG_init(void)
 	rg_limits_init();
 	rg_alerts_init();
 	rg_recorder_init();
+	rg_rowcache_init();
 
 	MarkGUCPrefixReserved("riskguard");
 }
