@@ -135,6 +135,18 @@ extern bool ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, S
 extern void ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl);
 
 /*
+ * For a row updated as soon as it is read: ledger_find_row_by_keys finds the version
+ * snap sees without locking it, and ledger_try_update_row updates that version, or
+ * returns false when a concurrent transaction committed a change to it first (at READ
+ * COMMITTED; a serialization failure under a transaction snapshot), after which the
+ * caller locks the newest version with ledger_lock_row_by_keys and starts again.  One
+ * buffer visit and one WAL record fewer than locking first.
+ */
+extern bool ledger_find_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys,
+									int nkeys, LedgerRow *row);
+extern bool ledger_try_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl);
+
+/*
  * The snapshot to find rows with: given (the ledger's, taken after it made the
  * transaction's earlier work visible) when not NULL, else a fresh one registered here,
  * which *own then says the caller must unregister.

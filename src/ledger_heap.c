@@ -113,43 +113,74 @@ ledger_lock_row(Relation rel, Relation idx, Snapshot snap, int64 key, LedgerRow 
 	return ledger_lock_row_by_keys(rel, idx, snap, &skey, 1, row);
 }
 
+/*
+ * Fetch into a new slot the version visible to snap of the row with these keys (from
+ * its recorded position, else through the index, recording it), or return NULL.
+ */
+static TupleTableSlot *
+find_row(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys, uint64 tag)
+{
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	IndexScanDesc scan;
+	ItemPointer entry;
+	bool		found = false;
+
+	if (fetch_cached(rel, idx, snap, keys, nkeys, tag, slot))
+		return slot;
+
+	/*
+	 * index_getnext_slot's loop, keeping the position the index entry points to (the
+	 * root of the HOT chain) rather than that of the version found from it
+	 */
+	scan = index_beginscan(rel, idx, snap, nkeys, 0);
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	while (!found && (entry = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		ItemPointerData root = *entry;
+
+		found = index_fetch_heap(scan, slot);
+		if (found)
+			rg_rowcache_put(tag, &root);
+	}
+	index_endscan(scan);
+	if (!found)
+	{
+		ExecDropSingleTupleTableSlot(slot);
+		return NULL;
+	}
+	return slot;
+}
+
+/* hold the row in slot as row; under a transaction snapshot it must be visible to it */
+static void
+hold_row(Relation rel, TupleTableSlot *slot, uint64 tag, LedgerRow *row)
+{
+	row->rel = rel;
+	row->tag = tag;
+	row->slot = slot;
+	row->tuple = ExecFetchSlotHeapTuple(slot, false, NULL);
+
+	/* a version the transaction snapshot cannot see was written concurrently */
+	if (IsolationUsesXactSnapshot() &&
+		!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(row->tuple->t_data)) &&
+		!table_tuple_satisfies_snapshot(rel, slot, GetTransactionSnapshot()))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update")));
+}
+
 bool
 ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys,
 						LedgerRow *row)
 {
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	uint64		tag = rg_rowcache_tag(rel, idx, keys, nkeys);
+	TupleTableSlot *slot = find_row(rel, idx, snap, keys, nkeys, tag);
 	TM_Result	res;
 	TM_FailureData tmfd;
 	ItemPointerData tid;
 
-	if (!fetch_cached(rel, idx, snap, keys, nkeys, tag, slot))
-	{
-		IndexScanDesc scan = index_beginscan(rel, idx, snap, nkeys, 0);
-		ItemPointer entry;
-		bool		found = false;
-
-		/*
-		 * index_getnext_slot's loop, keeping the position the index entry points to (the
-		 * root of the HOT chain) rather than that of the version found from it
-		 */
-		index_rescan(scan, keys, nkeys, NULL, 0);
-		while (!found && (entry = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
-		{
-			ItemPointerData root = *entry;
-
-			found = index_fetch_heap(scan, slot);
-			if (found)
-				rg_rowcache_put(tag, &root);
-		}
-		index_endscan(scan);
-		if (!found)
-		{
-			ExecDropSingleTupleTableSlot(slot);
-			return false;
-		}
-	}
-
+	if (slot == NULL)
+		return false;
 	tid = slot->tts_tid;
 	res = table_tuple_lock(rel, &tid, snap, slot, GetCurrentCommandId(false),
 						   LockTupleNoKeyExclusive, LockWaitBlock,
@@ -171,19 +202,20 @@ ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys,
 			elog(ERROR, "unexpected result %d locking a row of \"%s\"", (int) res,
 				 RelationGetRelationName(rel));
 	}
+	hold_row(rel, slot, tag, row);
+	return true;
+}
 
-	row->rel = rel;
-	row->tag = tag;
-	row->slot = slot;
-	row->tuple = ExecFetchSlotHeapTuple(slot, false, NULL);
+bool
+ledger_find_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys,
+						LedgerRow *row)
+{
+	uint64		tag = rg_rowcache_tag(rel, idx, keys, nkeys);
+	TupleTableSlot *slot = find_row(rel, idx, snap, keys, nkeys, tag);
 
-	/* a version the transaction snapshot cannot see was written concurrently */
-	if (IsolationUsesXactSnapshot() &&
-		!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(row->tuple->t_data)) &&
-		!table_tuple_satisfies_snapshot(rel, slot, GetTransactionSnapshot()))
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not serialize access due to concurrent update")));
+	if (slot == NULL)
+		return false;
+	hold_row(rel, slot, tag, row);
 	return true;
 }
 
@@ -198,14 +230,11 @@ ledger_find_snapshot(Snapshot given, bool *own)
 	return RegisterSnapshot(GetLatestSnapshot());
 }
 
-void
-ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl)
+/* after an update: the new version's index entries, and its position when it has them */
+static void
+updated(LedgerRow *row, HeapTuple newtup)
 {
 	Relation	rel = row->rel;
-	HeapTuple	newtup;
-
-	newtup = heap_modify_tuple(row->tuple, RelationGetDescr(rel), values, nulls, repl);
-	simple_heap_update(rel, &row->tuple->t_self, newtup);
 
 	/* a version outside the HOT chain gets index entries pointing at it */
 	if (!HeapTupleIsHeapOnly(newtup) && row->tag != 0)
@@ -226,6 +255,45 @@ ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl)
 	}
 	heap_freetuple(newtup);
 	row->tuple = NULL;
+}
+
+void
+ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl)
+{
+	HeapTuple	newtup = heap_modify_tuple(row->tuple, RelationGetDescr(row->rel), values, nulls, repl);
+
+	simple_heap_update(row->rel, &row->tuple->t_self, newtup);
+	updated(row, newtup);
+}
+
+bool
+ledger_try_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl)
+{
+	HeapTuple	newtup = heap_modify_tuple(row->tuple, RelationGetDescr(row->rel), values, nulls, repl);
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	TM_Result	res;
+
+	res = heap_update(row->rel, &row->tuple->t_self, newtup, GetCurrentCommandId(true),
+					  InvalidSnapshot, true, &tmfd, &lockmode);
+	switch (res)
+	{
+		case TM_Ok:
+			break;
+		case TM_Updated:
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not serialize access due to concurrent update")));
+			heap_freetuple(newtup);
+			return false;
+		default:
+			elog(ERROR, "unexpected result %d updating a row of \"%s\"", (int) res,
+				 RelationGetRelationName(row->rel));
+	}
+	updated(row, newtup);
+	return true;
 }
 
 void

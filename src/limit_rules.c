@@ -440,7 +440,8 @@ cmp_hits(const void *a, const void *b)
 
 /*
  * The fast path: add the deltas to counters that already exist by direct heap access
- * (find by primary key, lock FOR NO KEY UPDATE as the newest version, update), in the
+ * (find by primary key and update the version found; when a concurrent transfer
+ * updated it first, lock its newest version FOR NO KEY UPDATE and update that), in the
  * hits' order.  Hits whose counter does not exist yet are moved to the front and
  * their number returned, for the SQL upsert, which handles concurrent creation.  The
  * counters are found through the ledger's snapshot when it passes one (it has just
@@ -476,28 +477,43 @@ counters_add_existing(CounterHit *hits, int n, Snapshot given)
 							   idx->rd_indcollation[1], F_TEXTEQ, CStringGetTextDatum(h->subject));
 		ScanKeyEntryInitialize(&keys[2], 0, 3, BTEqualStrategyNumber, InvalidOid,
 							   idx->rd_indcollation[2], F_TEXTEQ, CStringGetTextDatum(h->period));
-		if (!ledger_lock_row_by_keys(rel, idx, snap, keys, 3, &row))
+		/*
+		 * the version the snapshot sees, updated at once; when a concurrent transfer
+		 * changed it first, its newest version, locked
+		 */
+		for (bool locked = false;; locked = true)
 		{
-			CounterHit	tmp = hits[nmissing];
+			if (!(locked ? ledger_lock_row_by_keys(rel, idx, snap, keys, 3, &row)
+				  : ledger_find_row_by_keys(rel, idx, snap, keys, 3, &row)))
+			{
+				CounterHit	tmp = hits[nmissing];
 
-			hits[nmissing++] = *h;
-			*h = tmp;
-			continue;
+				hits[nmissing++] = *h;
+				*h = tmp;
+				break;
+			}
+			used = DatumGetInt64(heap_getattr(row.tuple, 4, desc, &isnull));
+			transfers = DatumGetInt64(heap_getattr(row.tuple, 5, desc, &isnull));
+			h->before = used;
+			if (pg_add_s64_overflow(used, h->delta, &used) ||
+				pg_add_s64_overflow(transfers, 1, &transfers))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("usage of limit \"%s\" for %s \"%s\" is out of range",
+								h->rule->name, subject_names[h->rule->subject], h->subject)));
+			values[3] = Int64GetDatum(used);
+			values[4] = Int64GetDatum(transfers);
+			values[5] = TimestampTzGetDatum(now);
+			if (locked)
+				ledger_update_row(&row, values, nulls, repl);
+			else if (!ledger_try_update_row(&row, values, nulls, repl))
+			{
+				ledger_release_row(&row);
+				continue;
+			}
+			ledger_release_row(&row);
+			break;
 		}
-		used = DatumGetInt64(heap_getattr(row.tuple, 4, desc, &isnull));
-		transfers = DatumGetInt64(heap_getattr(row.tuple, 5, desc, &isnull));
-		h->before = used;
-		if (pg_add_s64_overflow(used, h->delta, &used) ||
-			pg_add_s64_overflow(transfers, 1, &transfers))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("usage of limit \"%s\" for %s \"%s\" is out of range",
-							h->rule->name, subject_names[h->rule->subject], h->subject)));
-		values[3] = Int64GetDatum(used);
-		values[4] = Int64GetDatum(transfers);
-		values[5] = TimestampTzGetDatum(now);
-		ledger_update_row(&row, values, nulls, repl);
-		ledger_release_row(&row);
 	}
 	if (own_snap)
 		UnregisterSnapshot(snap);
