@@ -190,23 +190,38 @@ static const char b64_alphabet[] =
 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /*
- * A table lookup per character: what is encoded is an envelope (ciphertext, nonce, key
- * id), none of it secret, so it need not be constant-time like sodium_bin2base64.
+ * Encoding: a table of the two characters for each 12-bit value, so a group of three
+ * bytes takes two lookups.  What is encoded is an envelope (ciphertext, nonce, key id),
+ * none of it secret, so it need not be constant-time like sodium_bin2base64.
  */
+static char b64_pairs[4096][2];
+static int	b64_pairs_ready = 0;
+
+static void
+b64_pairs_init(void)
+{
+	for (int v = 0; v < 4096; v++)
+	{
+		b64_pairs[v][0] = b64_alphabet[v >> 6];
+		b64_pairs[v][1] = b64_alphabet[v & 63];
+	}
+	b64_pairs_ready = 1;
+}
+
 void
 rg_env_to_base64(char *out, const unsigned char *bin, size_t len)
 {
 	size_t		i = 0;
 	char	   *o = out;
 
+	if (!b64_pairs_ready)
+		b64_pairs_init();
 	for (; i + 3 <= len; i += 3)
 	{
 		uint32_t	v = ((uint32_t) bin[i] << 16) | ((uint32_t) bin[i + 1] << 8) | bin[i + 2];
 
-		o[0] = b64_alphabet[v >> 18];
-		o[1] = b64_alphabet[(v >> 12) & 63];
-		o[2] = b64_alphabet[(v >> 6) & 63];
-		o[3] = b64_alphabet[v & 63];
+		memcpy(o, b64_pairs[v >> 12], 2);
+		memcpy(o + 2, b64_pairs[v & 4095], 2);
 		o += 4;
 	}
 	if (len - i == 1)
