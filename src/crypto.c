@@ -138,12 +138,20 @@ buf_append(ByteBuf *b, const void *p, size_t n)
 	b->len += n;
 }
 
+/* a 4-byte big-endian number, as rg_env_put_u32 writes it */
 static inline void
 buf_put_u32(ByteBuf *b, uint32 v)
 {
+	unsigned char *p;
+
 	if (b->len + 4 > b->cap)
 		buf_reserve(b, 4);
-	rg_env_put_u32(b->data, &b->len, v);
+	p = b->data + b->len;
+	p[0] = (unsigned char) (v >> 24);
+	p[1] = (unsigned char) (v >> 16);
+	p[2] = (unsigned char) (v >> 8);
+	p[3] = (unsigned char) v;
+	b->len += 4;
 }
 
 static inline void
@@ -234,6 +242,19 @@ build_ad(RgCryptColumn *c, uint32 key_id, const ByteBuf *pk, ByteBuf *ad)
 	memcpy(ad->data + 5, c->ad_fields, c->ad_fields_len);
 	memcpy(ad->data + 5 + c->ad_fields_len, pk->data, pk->len);
 	ad->len = 5 + c->ad_fields_len + pk->len;
+}
+
+/*
+ * Start the associated data for opening a value of column c, in ad (initialized by the
+ * caller): room for the 5 header bytes, which open_stored fills once it has read the
+ * value's key id, then the column's cached schema, table and column fields.  The caller
+ * appends the row's primary key fields, so they are written once, in place.
+ */
+static inline void
+ad_start(RgCryptColumn *c, ByteBuf *ad)
+{
+	ad->len = 5;
+	buf_append(ad, c->ad_fields, c->ad_fields_len);
 }
 
 /*
@@ -667,9 +688,12 @@ resolve_row_column(FunctionCallInfo fcinfo, HeapTupleHeader th, const char *coln
 	*out = dc;
 }
 
-/* Open a stored value of column c for the row whose primary key fields are pk. */
+/*
+ * Open a stored value of column c; ad is its associated data as ad_start began it, with
+ * the row's primary key fields appended.
+ */
 static struct varlena *
-open_stored(RgCryptTable *t, RgCryptColumn *c, struct varlena *v, const ByteBuf *pk)
+open_stored(RgCryptTable *t, RgCryptColumn *c, struct varlena *v, ByteBuf *ad)
 {
 	const unsigned char *env;
 	size_t		envlen;
@@ -678,7 +702,6 @@ open_stored(RgCryptTable *t, RgCryptColumn *c, struct varlena *v, const ByteBuf 
 	RgEnvStatus st;
 	struct varlena *result;
 	ByteBuf		scratch;
-	ByteBuf		ad;
 
 	buf_init(&scratch);
 	st = stored_envelope(c, v, &env, &envlen, &key_id, &scratch);
@@ -704,13 +727,11 @@ open_stored(RgCryptTable *t, RgCryptColumn *c, struct varlena *v, const ByteBuf 
 		result = palloc_wiped(VARHDRSZ + envlen - RG_ENV_OVERHEAD);
 	else
 		result = palloc(VARHDRSZ + envlen - RG_ENV_OVERHEAD);
-	buf_init(&ad);
-	build_ad(c, key_id, pk, &ad);
-	st = rg_env_open((unsigned char *) VARDATA(result), env, envlen, ad.data, ad.len, key);
+	rg_env_ad_header(ad->data, key_id);
+	st = rg_env_open((unsigned char *) VARDATA(result), env, envlen, ad->data, ad->len, key);
 	if (st != RG_ENV_OK)
 		decrypt_failed(t, c, "The authentication tag does not verify for this row and column.");
 	SET_VARSIZE(result, VARHDRSZ + envlen - RG_ENV_OVERHEAD);
-	buf_free(&ad);
 	buf_free(&scratch);
 	return result;
 }
@@ -727,7 +748,7 @@ decrypt_common(FunctionCallInfo fcinfo, bool want_text, bool *isnull)
 	HeapTupleData tup;
 	Datum		d;
 	struct varlena *v;
-	ByteBuf		pk;
+	ByteBuf		ad;
 
 	/* the argument's type is fixed for this call site: check it once */
 	if (fcinfo->flinfo->fn_extra == NULL)
@@ -767,10 +788,11 @@ decrypt_common(FunctionCallInfo fcinfo, bool want_text, bool *isnull)
 		return (Datum) 0;
 	v = PG_DETOAST_DATUM_PACKED(d);
 
-	buf_init(&pk);
-	pk_fields(t, &tup, dc->desc, &pk);
-	d = PointerGetDatum(open_stored(t, c, v, &pk));
-	buf_free(&pk);
+	buf_init(&ad);
+	ad_start(c, &ad);
+	pk_fields(t, &tup, dc->desc, &ad);
+	d = PointerGetDatum(open_stored(t, c, v, &ad));
+	buf_free(&ad);
 	return d;
 }
 
@@ -825,7 +847,7 @@ open_by_key(FunctionCallInfo fcinfo, bool want_text)
 	OpenCache  *oc = (OpenCache *) fcinfo->flinfo->fn_extra;
 	RgCryptTable *t;
 	RgCryptColumn *c;
-	ByteBuf		pk;
+	ByteBuf		ad;
 	Datum		result;
 
 	if (oc == NULL || oc->generation != rg_crypt_generation || oc->relid != relid ||
@@ -877,12 +899,13 @@ open_by_key(FunctionCallInfo fcinfo, bool want_text)
 	t = oc->table;
 	c = oc->column;
 
-	buf_init(&pk);
-	buf_put_u32(&pk, (uint32) t->npk);
+	buf_init(&ad);
+	ad_start(c, &ad);
+	buf_put_u32(&ad, (uint32) t->npk);
 	for (int i = 0; i < t->npk; i++)
-		pk_value(t, i, PG_GETARG_DATUM(3 + i), &pk);
-	result = PointerGetDatum(open_stored(t, c, v, &pk));
-	buf_free(&pk);
+		pk_value(t, i, PG_GETARG_DATUM(3 + i), &ad);
+	result = PointerGetDatum(open_stored(t, c, v, &ad));
+	buf_free(&ad);
 	return result;
 }
 

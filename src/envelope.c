@@ -190,23 +190,38 @@ static const char b64_alphabet[] =
 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /*
- * A table lookup per character: what is encoded is an envelope (ciphertext, nonce, key
- * id), none of it secret, so it need not be constant-time like sodium_bin2base64.
+ * Encoding: a table of the two characters for each 12-bit value, so a group of three
+ * bytes takes two lookups.  What is encoded is an envelope (ciphertext, nonce, key id),
+ * none of it secret, so it need not be constant-time like sodium_bin2base64.
  */
+static char b64_pairs[4096][2];
+static int	b64_pairs_ready = 0;
+
+static void
+b64_pairs_init(void)
+{
+	for (int v = 0; v < 4096; v++)
+	{
+		b64_pairs[v][0] = b64_alphabet[v >> 6];
+		b64_pairs[v][1] = b64_alphabet[v & 63];
+	}
+	b64_pairs_ready = 1;
+}
+
 void
 rg_env_to_base64(char *out, const unsigned char *bin, size_t len)
 {
 	size_t		i = 0;
 	char	   *o = out;
 
+	if (!b64_pairs_ready)
+		b64_pairs_init();
 	for (; i + 3 <= len; i += 3)
 	{
 		uint32_t	v = ((uint32_t) bin[i] << 16) | ((uint32_t) bin[i + 1] << 8) | bin[i + 2];
 
-		o[0] = b64_alphabet[v >> 18];
-		o[1] = b64_alphabet[(v >> 12) & 63];
-		o[2] = b64_alphabet[(v >> 6) & 63];
-		o[3] = b64_alphabet[v & 63];
+		memcpy(o, b64_pairs[v >> 12], 2);
+		memcpy(o + 2, b64_pairs[v & 4095], 2);
 		o += 4;
 	}
 	if (len - i == 1)
@@ -228,33 +243,41 @@ rg_env_to_base64(char *out, const unsigned char *bin, size_t len)
 	*o = '\0';
 }
 
-/* base64 alphabet values; 64 marks '=', 255 anything else */
-static const unsigned char b64_value[256] = {
-	['A'] = 0, ['B'] = 1, ['C'] = 2, ['D'] = 3, ['E'] = 4, ['F'] = 5, ['G'] = 6, ['H'] = 7,
-	['I'] = 8, ['J'] = 9, ['K'] = 10, ['L'] = 11, ['M'] = 12, ['N'] = 13, ['O'] = 14,
-	['P'] = 15, ['Q'] = 16, ['R'] = 17, ['S'] = 18, ['T'] = 19, ['U'] = 20, ['V'] = 21,
-	['W'] = 22, ['X'] = 23, ['Y'] = 24, ['Z'] = 25,
-	['a'] = 26, ['b'] = 27, ['c'] = 28, ['d'] = 29, ['e'] = 30, ['f'] = 31, ['g'] = 32,
-	['h'] = 33, ['i'] = 34, ['j'] = 35, ['k'] = 36, ['l'] = 37, ['m'] = 38, ['n'] = 39,
-	['o'] = 40, ['p'] = 41, ['q'] = 42, ['r'] = 43, ['s'] = 44, ['t'] = 45, ['u'] = 46,
-	['v'] = 47, ['w'] = 48, ['x'] = 49, ['y'] = 50, ['z'] = 51,
-	['0'] = 52, ['1'] = 53, ['2'] = 54, ['3'] = 55, ['4'] = 56, ['5'] = 57, ['6'] = 58,
-	['7'] = 59, ['8'] = 60, ['9'] = 61, ['+'] = 62, ['/'] = 63, ['='] = 64,
-};
-
-/* the table above leaves unlisted entries 0, which is 'A': mark them invalid once */
-static unsigned char b64_table[256];
+/*
+ * Decoding tables: the value of each alphabet character already shifted to its place in
+ * a group of four (6 bits each, the first character highest); every other byte, '='
+ * included, has bits above the 24 a group fills.  A group decodes to the OR of its four
+ * characters' entries, and is valid when nothing above bit 23 is set.
+ */
+#define B64_BAD 0xFF000000u
+static uint32_t b64_dec[4][256];
+static unsigned char b64_pos[256];	/* the value of a character, or 255 */
 static int	b64_ready = 0;
 
 static void
 b64_init(void)
 {
 	for (int i = 0; i < 256; i++)
-		b64_table[i] = 255;
-	for (int i = 0; i < 256; i++)
-		if (b64_value[i] != 0 || i == 'A')
-			b64_table[i] = b64_value[i];
+	{
+		b64_pos[i] = 255;
+		for (int k = 0; k < 4; k++)
+			b64_dec[k][i] = B64_BAD;
+	}
+	for (int v = 0; v < 64; v++)
+	{
+		unsigned char ch = (unsigned char) b64_alphabet[v];
+
+		b64_pos[ch] = (unsigned char) v;
+		for (int k = 0; k < 4; k++)
+			b64_dec[k][ch] = (uint32_t) v << (18 - 6 * k);
+	}
 	b64_ready = 1;
+}
+
+static inline uint32_t
+b64_group(const unsigned char *in)
+{
+	return b64_dec[0][in[0]] | b64_dec[1][in[1]] | b64_dec[2][in[2]] | b64_dec[3][in[3]];
 }
 
 int
@@ -266,57 +289,82 @@ rg_env_from_base64(unsigned char *out, size_t cap, size_t *outlen,
 	size_t		n;
 	size_t		o = 0;
 	size_t		i = 0;
+	size_t		body;
+	uint32_t	bad = 0;
 
 	if (!b64_ready)
 		b64_init();
 	if (b64len % 4 != 0)
 		return 0;
-	if (b64len >= 1 && in[b64len - 1] == '=')
+	if (b64len == 0)
+	{
+		*outlen = 0;
+		return 1;
+	}
+	if (in[b64len - 1] == '=')
 		pad++;
 	if (b64len >= 2 && in[b64len - 2] == '=')
 		pad++;
 	n = b64len / 4 * 3 - pad;
 	if (n > cap)
 		return 0;
-	/* every group but the last: four alphabet characters, no padding */
-	for (; i + 4 < b64len; i += 4)
-	{
-		uint32_t	a = b64_table[in[i]];
-		uint32_t	b = b64_table[in[i + 1]];
-		uint32_t	c = b64_table[in[i + 2]];
-		uint32_t	d = b64_table[in[i + 3]];
-		uint32_t	v;
 
-		if ((a | b | c | d) >= 64)
-			return 0;
-		v = (a << 18) | (b << 12) | (c << 6) | d;
+	/*
+	 * Every group but the last: four alphabet characters, no padding.  Two groups at a
+	 * time make six bytes, stored with one 8-byte write while the buffer has room for
+	 * it (the two bytes past the six are overwritten next); validity is checked once,
+	 * at the end, since a bad character sets bits no good one does.
+	 */
+	body = b64len - 4;
+	for (; i + 8 <= body && o + 8 <= cap; i += 8)
+	{
+		uint32_t	a = b64_group(in + i);
+		uint32_t	b = b64_group(in + i + 4);
+		uint64_t	v = ((uint64_t) a << 40) | ((uint64_t) b << 16);
+
+		bad |= a | b;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		memcpy(out + o, &v, 8);
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		v = __builtin_bswap64(v);
+		memcpy(out + o, &v, 8);
+#else
+		for (int k = 0; k < 6; k++)
+			out[o + k] = (unsigned char) (v >> (56 - 8 * k));
+#endif
+		o += 6;
+	}
+	for (; i < body; i += 4)
+	{
+		uint32_t	v = b64_group(in + i);
+
+		bad |= v;
 		out[o] = (unsigned char) (v >> 16);
 		out[o + 1] = (unsigned char) (v >> 8);
 		out[o + 2] = (unsigned char) v;
 		o += 3;
 	}
-	/* the last group, where padding may end the text */
-	for (; i < b64len; i += 4)
-	{
-		unsigned char a = b64_table[in[i]];
-		unsigned char b = b64_table[in[i + 1]];
-		unsigned char c = b64_table[in[i + 2]];
-		unsigned char d = b64_table[in[i + 3]];
-		int			last = (i + 4 == b64len);
+	if ((bad & B64_BAD) != 0)
+		return 0;
 
-		if ((a | b) >= 64)
+	/* the last group, where padding may end the text */
+	{
+		unsigned char a = b64_pos[in[i]];
+		unsigned char b = b64_pos[in[i + 1]];
+		unsigned char c = b64_pos[in[i + 2]];
+		unsigned char d = b64_pos[in[i + 3]];
+
+		if (a == 255 || b == 255)
 			return 0;
-		if (c >= 64 || d >= 64)
-		{
-			/* padding only at the very end, and "x=" never followed by a digit */
-			if (!last || c == 255 || d == 255 || (c == 64 && d != 64))
-				return 0;
-		}
+		if (pad == 0 && (c == 255 || d == 255))
+			return 0;
+		if (pad == 1 && c == 255)
+			return 0;
 		out[o++] = (unsigned char) ((a << 2) | (b >> 4));
-		if (c != 64)
+		if (pad < 2)
 		{
 			out[o++] = (unsigned char) ((b << 4) | (c >> 2));
-			if (d != 64)
+			if (pad == 0)
 				out[o++] = (unsigned char) ((c << 6) | d);
 			else if ((c & 3) != 0)
 				return 0;		/* non-canonical: leftover bits */
