@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Two transfers from the same wallet at once, made to overlap deterministically: the
+# first holds its uncommitted transfer while the second posts its own.  The second must
+# wait, then see the first's result: posted when it still fits in what the first left,
+# refused with RG003 when it no longer does, never an overdraft; under REPEATABLE READ
+# the change committed after its snapshot is a serialization failure (40001).
+set -u
+. "$RG_TOP/test/lib.sh"
+. "$RG_TOP/test/shell/tap.sh"
+
+db=ledger_race
+rg_psql -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+export PGDATABASE=$db
+rg_psql >/dev/null <<'SQL'
+CREATE EXTENSION riskguard;
+SELECT riskguard.open_account('custody', 'client', NULL, NULL, 'CNY', 'debit');
+SELECT riskguard.open_account('w:a', 'client', 'a', 'individual', 'CNY');
+SELECT riskguard.open_account('w:b', 'client', 'b', 'individual', 'CNY');
+SELECT riskguard.open_account('w:c', 'client', 'c', 'individual', 'CNY');
+SELECT riskguard.post_transfer('custody', 'w:a', 1000, 'deposit');
+SQL
+
+# race AMOUNT1 AMOUNT2: session 1 posts AMOUNT1 from w:a and holds it for two seconds;
+# session 2 posts AMOUNT2 from w:a meanwhile; prints session 2's outcome
+race() {
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 \
+		-c "BEGIN; SELECT riskguard.post_transfer('w:a', 'w:b', $1, 'transfer'); SELECT pg_sleep(2); COMMIT;" \
+		>/dev/null 2>&1 &
+	local first=$!
+	sleep 0.7
+	local start=$SECONDS
+	sql_error "SELECT riskguard.post_transfer('w:a', 'w:c', $2, 'transfer')"
+	echo "waited $((SECONDS - start))"
+	wait "$first"
+}
+
+out=$(race 300 300)
+like "$out" '^no error' "a transfer that still fits after a concurrent one commits is posted"
+like "$out" 'waited [12]$' "it waited for the concurrent transfer on the same account"
+is "$(sql_value "SELECT debits_posted || ' ' || credits_posted || ' ' || head_seq FROM riskguard.account WHERE code = 'w:a'")" \
+	"600 1000 3" "the wallet carries both debits and three chain links"
+
+out=$(race 300 300)
+like "$out" '^RG003: ' "a transfer that no longer fits once the concurrent one commits is refused with RG003"
+like "$out" 'waited [12]$' "after waiting for it"
+is "$(sql_value "SELECT debits_posted || ' ' || credits_posted || ' ' || head_seq FROM riskguard.account WHERE code = 'w:a'")" \
+	"900 1000 4" "the wallet has the first's debit only, 100 left: never overdrawn"
+
+is "$(sql_value "SELECT count(*) FILTER (WHERE NOT ok) || ' of ' || count(*) FROM riskguard.verify_ledger()")" \
+	"0 of 4" "every account's chain verifies"
+is "$(sql_value "SELECT (SELECT sum(amount) FROM riskguard.transfer WHERE debit_account = a.id) = a.debits_posted FROM riskguard.account a WHERE code = 'w:a'")" \
+	"t" "the wallet's debits equal its transfers"
+
+# the same under REPEATABLE READ: the change committed after the snapshot is a
+# serialization failure, as an UPDATE would give
+"$PGBIN/psql" -X -q -c "BEGIN; SELECT riskguard.post_transfer('w:a', 'w:b', 10, 'transfer'); SELECT pg_sleep(2); COMMIT;" >/dev/null 2>&1 &
+first=$!
+sleep 0.7
+like "$(sql_error "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT riskguard.post_transfer('w:a', 'w:c', 10, 'transfer'); COMMIT")" \
+	'^40001: ' "under REPEATABLE READ the concurrent change raises 40001"
+wait "$first"
+
+rg_psql -d postgres -c "DROP DATABASE $db" >/dev/null
+done_testing
