@@ -3,7 +3,8 @@
 # first holds its uncommitted transfer while the second posts its own.  The second must
 # wait, then see the first's result: posted when it still fits in what the first left,
 # refused with RG003 when it no longer does, never an overdraft; under REPEATABLE READ
-# the change committed after its snapshot is a serialization failure (40001).
+# the change committed after its snapshot is a serialization failure (40001).  The same
+# for two payments counted against one limit: RG001 once the first has used the room.
 set -u
 . "$RG_TOP/test/lib.sh"
 . "$RG_TOP/test/shell/tap.sh"
@@ -59,6 +60,27 @@ sleep 0.7
 like "$(sql_error "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT riskguard.post_transfer('w:a', 'w:c', 10, 'transfer'); COMMIT")" \
 	'^40001: ' "under REPEATABLE READ the concurrent change raises 40001"
 wait "$first"
+
+# the same race on a limit's counter: the second payment read the counter before the
+# first committed, and must be counted against what the first left
+rg_psql >/dev/null <<'SQL'
+SELECT riskguard.open_account('w:d', 'client', 'd', 'individual', 'CNY');
+SELECT riskguard.post_transfer('custody', 'w:d', 10000, 'deposit');
+INSERT INTO riskguard.limit_rule (name, subject, kinds, direction, metric, threshold, currency, action)
+VALUES ('pay_cap', 'owner', '{pay}', 'outflow', 'daily_sum', 500, 'CNY', 'reject');
+SELECT riskguard.post_transfer('w:d', 'w:c', 100, 'pay');
+SQL
+pay_race() {
+	"$PGBIN/psql" -X -q -c "BEGIN; SELECT riskguard.post_transfer('w:d', 'w:b', $1, 'pay'); SELECT pg_sleep(2); COMMIT;" >/dev/null 2>&1 &
+	local first=$!
+	sleep 0.7
+	sql_error "SELECT riskguard.post_transfer('w:d', 'w:c', $2, 'pay')"
+	wait "$first"
+}
+is "$(pay_race 150 150)" "no error" "a payment that fits the cap after a concurrent one commits is counted"
+like "$(pay_race 100 150)" '^RG001: ' "one that no longer fits once the concurrent one commits is refused with RG001"
+is "$(sql_value "SELECT used || ' ' || transfers FROM riskguard.limit_counter WHERE subject = 'd'")" "500 4" \
+	"the counter holds the four committed payments, 500 of the cap of 500"
 
 rg_psql -d postgres -c "DROP DATABASE $db" >/dev/null
 done_testing
