@@ -5,8 +5,7 @@
  *
  * A row is found through its primary key with a recent snapshot (from the position the
  * row cache recorded for its key when that still holds it, else through the index) and
- * locked FOR NO
- * KEY UPDATE as its newest version (waiting for a concurrent holder, as SELECT ... FOR
+ * locked FOR NO KEY UPDATE as its newest version (waiting for a concurrent holder, as SELECT ... FOR
  * NO KEY UPDATE does under READ COMMITTED).  Under REPEATABLE READ or SERIALIZABLE a
  * row changed by a transaction the snapshot does not see raises a serialization
  * failure, as an UPDATE would.  Updates go through simple_heap_update; when the new
@@ -33,10 +32,11 @@
 #include "rowcache.h"
 
 /*
- * Whether block blk of rel exists.  The number of blocks is measured once per
- * transaction and relation (again when blk lies beyond it, as the relation may have
- * grown): the caller's lock on rel keeps VACUUM from truncating it until the end of the
- * transaction.
+ * Whether block blk of rel exists.  The number of blocks is measured once per command
+ * and relation (again when blk lies beyond it, as the relation may have grown): the
+ * caller's lock on rel keeps VACUUM from truncating it until the end of the
+ * transaction, and a TRUNCATE in this transaction (which may keep the file of a table
+ * created in it) is a command of its own.
  */
 static bool
 block_exists(Relation rel, BlockNumber blk)
@@ -45,13 +45,16 @@ block_exists(Relation rel, BlockNumber blk)
 	{
 		Oid			relid;
 		LocalTransactionId lxid;
+		CommandId	cid;
 		BlockNumber nblocks;
 	}			known[4];
 	static int	next = 0;
+	CommandId	cid = GetCurrentCommandId(false);
 	int			i;
 
 	for (i = 0; i < lengthof(known); i++)
-		if (known[i].relid == RelationGetRelid(rel) && known[i].lxid == MyProc->lxid)
+		if (known[i].relid == RelationGetRelid(rel) && known[i].lxid == MyProc->lxid &&
+			known[i].cid == cid)
 			break;
 	if (i == lengthof(known))
 	{
@@ -59,6 +62,7 @@ block_exists(Relation rel, BlockNumber blk)
 		next = (next + 1) % lengthof(known);
 		known[i].relid = RelationGetRelid(rel);
 		known[i].lxid = MyProc->lxid;
+		known[i].cid = cid;
 		known[i].nblocks = RelationGetNumberOfBlocks(rel);
 	}
 	else if (blk >= known[i].nblocks)
@@ -92,9 +96,11 @@ fetch_cached(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys,
 	for (int i = 0; i < nkeys; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(idesc, keys[i].sk_attno - 1);
-		bool		isnull;
-		Datum		d = slot_getattr(slot, idx->rd_index->indkey.values[keys[i].sk_attno - 1], &isnull);
+		AttrNumber	attno = idx->rd_index->indkey.values[keys[i].sk_attno - 1];
+		bool		isnull = true;
+		Datum		d = attno > 0 ? slot_getattr(slot, attno, &isnull) : (Datum) 0;
 
+		/* an expression column cannot be compared here: ask the index */
 		if (isnull || !datum_image_eq(d, keys[i].sk_argument, att->attbyval, att->attlen))
 		{
 			ExecClearTuple(slot);

@@ -97,6 +97,18 @@ scenario() {
 
 scenario shared
 
+# a table created in the transaction is truncated in place, keeping its file: positions
+# recorded and used before the TRUNCATE must not be read past the new end
+rg_psql -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+setup_sql=$(declare -f setup | sed -n "/<<'SQL'/,/^SQL/p" | sed '1d;$d')
+is "$(sql_error "BEGIN; $setup_sql
+SELECT pay_all('o', 300); SELECT pay_all('o', 300); SELECT pay_all('o', 300);
+TRUNCATE riskguard.limit_counter;
+SELECT pay_all('o', 300); SELECT pay_all('o', 300);
+COMMIT;" -d $db)" "no error" "payments after an in-place TRUNCATE in the same transaction raise no error"
+is "$(counts o)" "2:300" "and count from the truncation"
+rg_psql -d postgres -c "DROP DATABASE $db" >/dev/null
+
 alt=$RG_WORK/row_positions_nopreload
 rm -rf "$alt"
 rg_cluster_init "$alt" >/dev/null && rg_cluster_start "$alt" >/dev/null
