@@ -46,10 +46,6 @@ OBJS = \
 	src/market.o \
 	src/market_backtest.o
 
-# PGXS tracks no header dependencies: rebuild every object when a header changes, since
-# a struct changed in one file and not recompiled in another corrupts memory silently
-$(OBJS): $(wildcard src/*.h)
-
 DATA_built = riskguard--$(EXTVERSION).sql
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
 
@@ -94,6 +90,11 @@ src/.flavour: FORCE
 	@echo $(RG_FLAVOUR) | cmp -s - $@ || echo $(RG_FLAVOUR) >$@
 $(OBJS): src/.flavour
 FORCE:
+
+# PGXS tracks no header dependencies: rebuild every object when a header changes, since
+# a struct changed in one file and not recompiled in another corrupts memory silently.
+# (After the include, so that PGXS's `all` stays the default goal.)
+$(OBJS): $(wildcard src/*.h)
 
 # Each test/fuzz/fuzz_NAME.c is linked with the pure-C cores it exercises.
 FUZZ_CC ?= clang-14
