@@ -24,6 +24,7 @@
 #include "credit_stats.h"
 #include "credit_stats_core.h"
 #include "normal.h"
+#include "riskguard.h"
 
 /* ---------------------------------------------------------------------------------
  * pair buffer: auc, ks, hosmer_lemeshow, woe_bins
@@ -395,7 +396,6 @@ Datum
 rg_hl_final(PG_FUNCTION_ARGS)
 {
 	PairState  *s;
-	TupleDesc	tupdesc;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 	int			groups;
@@ -410,15 +410,12 @@ rg_hl_final(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"hosmer_lemeshow\" needs at least as many rows as groups"),
 				 errdetail("There are %lld usable rows for %d groups.", (long long) s->n, groups)));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "hosmer_lemeshow must return a composite type");
-	tupdesc = BlessTupleDesc(tupdesc);
 	pairs_sorted(s);
 	chi2 = rg_hosmer_lemeshow_sorted(s->pairs, (size_t) s->n, groups);
 	values[0] = Float8GetDatum(chi2);
 	values[1] = Int32GetDatum(groups - 2);
 	values[2] = Float8GetDatum(rg_chisq_sf(chi2, groups - 2));
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	PG_RETURN_DATUM(rg_result_tuple(fcinfo, values, nulls));
 }
 
 /* ---------------------------------------------------------------------------------

@@ -35,6 +35,7 @@
 
 #include "irls.h"
 #include "normal.h"
+#include "riskguard.h"
 
 /*
  * The state: rows appended by this process's transitions in a growing buffer, rows taken
@@ -686,7 +687,6 @@ Datum
 rg_fit_logistic_final(PG_FUNCTION_ARGS)
 {
 	FitState   *s;
-	TupleDesc	tupdesc;
 	Datum		values[9];
 	bool		nulls[9];
 	int			p;
@@ -701,9 +701,6 @@ rg_fit_logistic_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	s = (FitState *) PG_GETARG_POINTER(0);
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "fit_logistic must return a composite type");
-	tupdesc = BlessTupleDesc(tupdesc);
 	memset(nulls, 0, sizeof(nulls));
 
 	values[7] = Int64GetDatum(s->n);
@@ -714,7 +711,7 @@ rg_fit_logistic_final(PG_FUNCTION_ARGS)
 			nulls[i] = true;
 		values[5] = Int32GetDatum(0);
 		values[6] = BoolGetDatum(false);
-		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+		PG_RETURN_DATUM(rg_result_tuple(fcinfo, values, nulls));
 	}
 
 	p = s->k + 1;
@@ -777,5 +774,5 @@ rg_fit_logistic_final(PG_FUNCTION_ARGS)
 	values[4] = Float8GetDatum(info.loglik);
 	values[5] = Int32GetDatum(info.iterations);
 	values[6] = BoolGetDatum(info.status == RG_IRLS_OK);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	PG_RETURN_DATUM(rg_result_tuple(fcinfo, values, nulls));
 }

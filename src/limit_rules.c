@@ -880,7 +880,6 @@ rg_limit_match(PG_FUNCTION_ARGS)
 	const char *subject;
 	int64		delta;
 	char		period[16];
-	TupleDesc	desc;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
@@ -917,11 +916,8 @@ rg_limit_match(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	period_key(r->metric, t.at, period, sizeof(period));
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	desc = BlessTupleDesc(desc);
 	values[0] = CStringGetTextDatum(subject);
 	values[1] = CStringGetTextDatum(period);
 	values[2] = Int64GetDatum(delta);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+	PG_RETURN_DATUM(rg_result_tuple(fcinfo, values, nulls));
 }

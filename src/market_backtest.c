@@ -16,6 +16,7 @@
 #include "market.h"
 #include "market_core.h"
 #include "normal.h"
+#include "riskguard.h"
 
 /* 22023 unless 0 <= exceptions <= observations and observations > 0 */
 static void
@@ -39,18 +40,6 @@ check_counts(int32 exceptions, int32 observations, const char *fname)
 				 errdetail("Each observation can produce at most one exception.")));
 }
 
-/* A composite result of the function's declared row type. */
-static Datum
-result_tuple(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
-{
-	TupleDesc	tupdesc;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
-	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
-}
-
 PG_FUNCTION_INFO_V1(rg_market_kupiec_pof);
 
 /* kupiec_pof(exceptions, observations, confidence): (lr, p_value), chi-square 1 df */
@@ -69,7 +58,7 @@ rg_market_kupiec_pof(PG_FUNCTION_ARGS)
 	lr = market_result(fcinfo, mc_kupiec_lr(x, n, confidence));
 	values[0] = Float8GetDatum(lr);
 	values[1] = Float8GetDatum(rg_chisq_sf(lr, 1));
-	PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls));
+	PG_RETURN_DATUM(rg_result_tuple(fcinfo, values, nulls));
 }
 
 PG_FUNCTION_INFO_V1(rg_market_traffic_light);
@@ -93,7 +82,7 @@ rg_market_traffic_light(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum(zone == MC_GREEN ? "green" : zone == MC_YELLOW ? "yellow" : "red");
 	values[1] = Float8GetDatum(plus);
 	values[2] = Float8GetDatum(cum);
-	PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls));
+	PG_RETURN_DATUM(rg_result_tuple(fcinfo, values, nulls));
 }
 
 /*
@@ -158,5 +147,5 @@ rg_market_christoffersen_final(PG_FUNCTION_ARGS)
 	values[1] = Float8GetDatum(rg_chisq_sf(lr_ind, 1));
 	values[2] = Float8GetDatum(lr_cc);
 	values[3] = Float8GetDatum(rg_chisq_sf(lr_cc, 2));
-	PG_RETURN_DATUM(result_tuple(fcinfo, values, nulls));
+	PG_RETURN_DATUM(rg_result_tuple(fcinfo, values, nulls));
 }

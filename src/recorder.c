@@ -49,6 +49,7 @@
 
 #include "limit_rules.h"
 #include "recorder.h"
+#include "riskguard.h"
 
 #define RECORDER_SLOTS		1024
 #define RECORDER_WORKERS	8
@@ -550,7 +551,6 @@ PG_FUNCTION_INFO_V1(rg_recorder_state);
 Datum
 rg_recorder_state(PG_FUNCTION_ARGS)
 {
-	TupleDesc	desc;
 	Datum		v[10];
 	bool		n[10] = {0};
 	int			workers = 0;
@@ -561,9 +561,6 @@ rg_recorder_state(PG_FUNCTION_ARGS)
 	TimestampTz failure = 0;
 	const char *state;
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	desc = BlessTupleDesc(desc);
 	if (shared)
 	{
 		LWLockAcquire(shared->lock, LW_SHARED);
@@ -599,7 +596,7 @@ rg_recorder_state(PG_FUNCTION_ARGS)
 	v[8] = Int64GetDatum((int64) failed);
 	v[9] = TimestampTzGetDatum(failure);
 	n[9] = (failure == 0);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
+	PG_RETURN_DATUM(rg_result_tuple(fcinfo, v, n));
 }
 
 void

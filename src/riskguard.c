@@ -17,6 +17,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -163,4 +164,15 @@ rg_text_array_cstrings(Datum d, int *n)
 			out[count++] = TextDatumGetCString(elems[i]);
 	*n = count;
 	return out;
+}
+
+Datum
+rg_result_tuple(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+{
+	TupleDesc	desc;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
