@@ -21,29 +21,33 @@ SELECT riskguard.open_account('w:c', 'client', 'c', 'individual', 'CNY');
 SELECT riskguard.post_transfer('custody', 'w:a', 1000, 'deposit');
 SQL
 
-# race AMOUNT1 AMOUNT2: session 1 posts AMOUNT1 from w:a and holds it for two seconds;
-# session 2 posts AMOUNT2 from w:a meanwhile; prints session 2's outcome
-race() {
-	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 \
-		-c "BEGIN; SELECT riskguard.post_transfer('w:a', 'w:b', $1, 'transfer'); SELECT pg_sleep(2); COMMIT;" \
-		>/dev/null 2>&1 &
-	local first=$!
-	sleep 0.7
-	local start=$SECONDS
-	sql_error "SELECT riskguard.post_transfer('w:a', 'w:c', $2, 'transfer')"
-	echo "waited $((SECONDS - start))"
+# overlap "FIRST" "SECOND": the first statement runs in a transaction that then sleeps
+# three seconds before committing; once it sleeps (its rows written and locked), the
+# second runs in a session of its own.  Prints the second's outcome ("no error" or
+# SQLSTATE: message) and then "first: " and the first session's exit status.
+overlap() {
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -c "BEGIN; $1; SELECT pg_sleep(3); COMMIT;" >/dev/null 2>&1 &
+	local first=$! i
+	for i in $(seq 100); do
+		[ "$(sql_value "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'")" = 1 ] && break
+		sleep 0.1
+	done
+	sql_error "$2"
 	wait "$first"
+	echo "first: $?"
 }
 
-out=$(race 300 300)
+out=$(overlap "SELECT riskguard.post_transfer('w:a', 'w:b', 300, 'transfer')" \
+	"SELECT riskguard.post_transfer('w:a', 'w:c', 300, 'transfer')")
 like "$out" '^no error' "a transfer that still fits after a concurrent one commits is posted"
-like "$out" 'waited [12]$' "it waited for the concurrent transfer on the same account"
+like "$out" 'first: 0$' "and the concurrent one committed"
 is "$(sql_value "SELECT debits_posted || ' ' || credits_posted || ' ' || head_seq FROM riskguard.account WHERE code = 'w:a'")" \
 	"600 1000 3" "the wallet carries both debits and three chain links"
 
-out=$(race 300 300)
+out=$(overlap "SELECT riskguard.post_transfer('w:a', 'w:b', 300, 'transfer')" \
+	"SELECT riskguard.post_transfer('w:a', 'w:c', 300, 'transfer')")
 like "$out" '^RG003: ' "a transfer that no longer fits once the concurrent one commits is refused with RG003"
-like "$out" 'waited [12]$' "after waiting for it"
+like "$out" 'first: 0$' "and the concurrent one committed"
 is "$(sql_value "SELECT debits_posted || ' ' || credits_posted || ' ' || head_seq FROM riskguard.account WHERE code = 'w:a'")" \
 	"900 1000 4" "the wallet has the first's debit only, 100 left: never overdrawn"
 
@@ -54,12 +58,9 @@ is "$(sql_value "SELECT (SELECT sum(amount) FROM riskguard.transfer WHERE debit_
 
 # the same under REPEATABLE READ: the change committed after the snapshot is a
 # serialization failure, as an UPDATE would give
-"$PGBIN/psql" -X -q -c "BEGIN; SELECT riskguard.post_transfer('w:a', 'w:b', 10, 'transfer'); SELECT pg_sleep(2); COMMIT;" >/dev/null 2>&1 &
-first=$!
-sleep 0.7
-like "$(sql_error "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT riskguard.post_transfer('w:a', 'w:c', 10, 'transfer'); COMMIT")" \
-	'^40001: ' "under REPEATABLE READ the concurrent change raises 40001"
-wait "$first"
+out=$(overlap "SELECT riskguard.post_transfer('w:a', 'w:b', 10, 'transfer')" \
+	"BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT riskguard.post_transfer('w:a', 'w:c', 10, 'transfer'); COMMIT")
+like "$out" '^40001: ' "under REPEATABLE READ the concurrent change raises 40001"
 
 # the same race on a limit's counter: the second payment read the counter before the
 # first committed, and must be counted against what the first left
@@ -70,15 +71,11 @@ INSERT INTO riskguard.limit_rule (name, subject, kinds, direction, metric, thres
 VALUES ('pay_cap', 'owner', '{pay}', 'outflow', 'daily_sum', 500, 'CNY', 'reject');
 SELECT riskguard.post_transfer('w:d', 'w:c', 100, 'pay');
 SQL
-pay_race() {
-	"$PGBIN/psql" -X -q -c "BEGIN; SELECT riskguard.post_transfer('w:d', 'w:b', $1, 'pay'); SELECT pg_sleep(2); COMMIT;" >/dev/null 2>&1 &
-	local first=$!
-	sleep 0.7
-	sql_error "SELECT riskguard.post_transfer('w:d', 'w:c', $2, 'pay')"
-	wait "$first"
-}
-is "$(pay_race 150 150)" "no error" "a payment that fits the cap after a concurrent one commits is counted"
-like "$(pay_race 100 150)" '^RG001: ' "one that no longer fits once the concurrent one commits is refused with RG001"
+pay() { echo "SELECT riskguard.post_transfer('w:d', '$1', $2, 'pay')"; }
+like "$(overlap "$(pay w:b 150)" "$(pay w:c 150)")" '^no error' \
+	"a payment that fits the cap after a concurrent one commits is counted"
+like "$(overlap "$(pay w:b 100)" "$(pay w:c 150)")" '^RG001: ' \
+	"one that no longer fits once the concurrent one commits is refused with RG001"
 is "$(sql_value "SELECT used || ' ' || transfers FROM riskguard.limit_counter WHERE subject = 'd'")" "500 4" \
 	"the counter holds the four committed payments, 500 of the cap of 500"
 
