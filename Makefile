@@ -42,6 +42,7 @@ OBJS = \
 	src/envelope.o \
 	src/crypto_cache.o \
 	src/crypto.o \
+	src/crypto_copy.o \
 	src/market_core.o \
 	src/market.o \
 	src/market_backtest.o

@@ -25,6 +25,7 @@
 #include "utils/rel.h"
 #include "utils/typcache.h"
 
+#include "crypto.h"
 #include "crypto_cache.h"
 #include "envelope.h"
 #include "rg_errors.h"
@@ -421,13 +422,7 @@ seal_cache(FunctionCallInfo fcinfo, Relation rel)
 		sc->relid == RelationGetRelid(rel) && sc->natts == desc->natts)
 		return sc;
 
-	t = rg_crypt_table(RelationGetRelid(rel));
-	if (t == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" has the riskguard sealing trigger but no protected columns",
-						RelationGetRelationName(rel)),
-				 errhint("Protect its columns again with riskguard.protect_column, or drop the trigger riskguard_seal.")));
+	t = rg_seal_table(rel);
 	if (sc == NULL)
 	{
 		sc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(SealCache));
@@ -450,58 +445,23 @@ seal_cache(FunctionCallInfo fcinfo, Relation rel)
 	return sc;
 }
 
-PG_FUNCTION_INFO_V1(rg_seal_trigger);
-
 /*
- * riskguard._seal(): BEFORE INSERT OR UPDATE FOR EACH ROW trigger that seals every
- * protected column of the row and fills its blind index columns.  A value that already
- * is a valid envelope for its row under the active key is kept as it is; one under an
- * older key, or carried over from the row's old primary key, is resealed.
- *
- * The new row is deformed once, its protected and blind index values replaced in place,
- * and formed once (as heap_modify_tuple would, without deforming it a second time).
+ * Seal the protected columns of a deformed new row in place and fill its blind index
+ * columns.  oldtup is the row's old version on UPDATE, NULL on INSERT.  A value that
+ * already is a valid envelope for its row under the active key is kept as it is; one
+ * under an older key, or carried over from the row's old primary key, is resealed.
+ * New values are allocated in the current memory context.  Returns true when any value
+ * was replaced.
  */
-Datum
-rg_seal_trigger(PG_FUNCTION_ARGS)
+bool
+rg_seal_row(RgCryptTable *t, TupleDesc desc, Datum *values, bool *nulls, HeapTuple oldtup)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	Relation	rel;
-	TupleDesc	desc;
-	HeapTuple	newtup;
-	HeapTuple	oldtup = NULL;
-	SealCache  *sc;
-	RgCryptTable *t;
 	ByteBuf		pk_new;
 	ByteBuf		pk_old;
 	bool		pk_changed = false;
-	Datum	   *values;
-	bool	   *nulls;
 	bool		any = false;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("riskguard._seal() must be a BEFORE INSERT OR UPDATE row trigger")));
-
-	rel = td->tg_relation;
-	desc = RelationGetDescr(rel);
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-	{
-		oldtup = td->tg_trigtuple;
-		newtup = td->tg_newtuple;
-	}
-	else
-		newtup = td->tg_trigtuple;
-
-	sc = seal_cache(fcinfo, rel);
-	t = sc->table;
-	values = sc->values;
-	nulls = sc->nulls;
 	rg_env_nonce_owner((long) MyProcPid);
-	heap_deform_tuple(newtup, desc, values, nulls);
-
 	buf_init(&pk_new);
 	pk_fields_deformed(t, values, nulls, desc, &pk_new);
 	buf_init(&pk_old);
@@ -598,10 +558,70 @@ rg_seal_trigger(PG_FUNCTION_ARGS)
 		if ((Pointer) v != DatumGetPointer(d) || pt != (unsigned char *) VARDATA_ANY(v))
 			sodium_memzero(pt, ptlen);
 	}
+	buf_free(&pk_new);
+	buf_free(&pk_old);
+	return any;
+}
 
-	if (any)
+/*
+ * The protected columns of a table that has the sealing trigger (or is loaded by the
+ * sealing COPY), with an error when it has none left.
+ */
+RgCryptTable *
+rg_seal_table(Relation rel)
+{
+	RgCryptTable *t = rg_crypt_table(RelationGetRelid(rel));
+
+	if (t == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" has the riskguard sealing trigger but no protected columns",
+						RelationGetRelationName(rel)),
+				 errhint("Protect its columns again with riskguard.protect_column, or drop the trigger riskguard_seal.")));
+	return t;
+}
+
+PG_FUNCTION_INFO_V1(rg_seal_trigger);
+
+/*
+ * riskguard._seal(): BEFORE INSERT OR UPDATE FOR EACH ROW trigger that seals every
+ * protected column of the row and fills its blind index columns (rg_seal_row).
+ *
+ * The new row is deformed once, its protected and blind index values replaced in place,
+ * and formed once (as heap_modify_tuple would, without deforming it a second time).
+ */
+Datum
+rg_seal_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	newtup;
+	HeapTuple	oldtup = NULL;
+	SealCache  *sc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_UPDATE(td->tg_event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("riskguard._seal() must be a BEFORE INSERT OR UPDATE row trigger")));
+
+	rel = td->tg_relation;
+	desc = RelationGetDescr(rel);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
-		HeapTuple	sealed = heap_form_tuple(desc, values, nulls);
+		oldtup = td->tg_trigtuple;
+		newtup = td->tg_newtuple;
+	}
+	else
+		newtup = td->tg_trigtuple;
+
+	sc = seal_cache(fcinfo, rel);
+	heap_deform_tuple(newtup, desc, sc->values, sc->nulls);
+	if (rg_seal_row(sc->table, desc, sc->values, sc->nulls, oldtup))
+	{
+		HeapTuple	sealed = heap_form_tuple(desc, sc->values, sc->nulls);
 
 		/* the identification heap_modify_tuple would copy */
 		sealed->t_data->t_ctid = newtup->t_data->t_ctid;
@@ -609,8 +629,6 @@ rg_seal_trigger(PG_FUNCTION_ARGS)
 		sealed->t_tableOid = newtup->t_tableOid;
 		newtup = sealed;
 	}
-	buf_free(&pk_new);
-	buf_free(&pk_old);
 	return PointerGetDatum(newtup);
 }
 

@@ -28,6 +28,7 @@
 
 #include "riskguard.h"
 #include "alert.h"
+#include "crypto.h"
 #include "limit_rules.h"
 #include "recorder.h"
 #include "rootkey.h"
@@ -45,6 +46,7 @@ _PG_init(void)
 	rg_alerts_init();
 	rg_recorder_init();
 	rg_rowcache_init();
+	rg_copy_init();
 
 	MarkGUCPrefixReserved("riskguard");
 }
