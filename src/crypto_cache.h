@@ -5,7 +5,9 @@
  * One entry per table with protected columns, loaded once per backend from
  * riskguard.protected_column and riskguard.column_key, and dropped when the table's
  * relcache entry is invalidated (protect, rotate and unprotect invalidate it), so rows
- * never look keys up in SQL.  Derived keys live in libsodium secure memory.
+ * never look keys up in SQL.  Derived keys live in libsodium secure memory, read-only;
+ * beside them, also in secure memory but writable, each key's HChaCha20 subkey cache
+ * (envelope.h), wiped as soon as the table is invalidated and freed with the keys.
  */
 #ifndef RG_CRYPTO_CACHE_H
 #define RG_CRYPTO_CACHE_H
@@ -31,6 +33,7 @@ typedef struct RgCryptColumn
 	int			nkeys;
 	uint32	   *key_ids;		/* every key of the column, ascending */
 	unsigned char *keys;		/* secure memory: nkeys column keys, then the blind key */
+	RgEnvKeyCache *key_caches;	/* secure memory: the subkey cache of each column key */
 	unsigned char *ad_fields;	/* schema, table and column as associated-data fields */
 	size_t		ad_fields_len;
 } RgCryptColumn;
@@ -62,6 +65,13 @@ extern RgCryptColumn *rg_crypt_column(RgCryptTable *t, const char *name);
 
 /* The 32-byte key of key_id for this column, or NULL when it is not one of its keys. */
 extern const unsigned char *rg_crypt_column_key(RgCryptColumn *c, uint32 key_id);
+
+/*
+ * The same, and the key's subkey cache in *kc, for rg_env_seal_cached and
+ * rg_env_open_cached.  Valid while the column's cache entry is.
+ */
+extern const unsigned char *rg_crypt_column_key_cache(RgCryptColumn *c, uint32 key_id,
+													  RgEnvKeyCache **kc);
 
 /* The column's blind index key. */
 extern const unsigned char *rg_crypt_blind_key(RgCryptColumn *c);
