@@ -385,8 +385,8 @@ blind_index_datum(RgCryptColumn *c, const unsigned char *pt, size_t ptlen)
 	bytea	   *out = palloc(VARHDRSZ + n);
 
 	SET_VARSIZE(out, VARHDRSZ + n);
-	rg_env_blind_index((unsigned char *) VARDATA(out), c->bidx_bits, pt, ptlen,
-					   rg_crypt_blind_key(c));
+	rg_env_blind_index_prepared((unsigned char *) VARDATA(out), c->bidx_bits, pt, ptlen,
+								rg_crypt_blind_key_prepared(c));
 	return PointerGetDatum(out);
 }
 

@@ -294,7 +294,8 @@ load_entry(RgCryptTable *t)
 					 errmsg("protected column \"%s\" of table \"%s\" has no active key",
 							c->name, t->display),
 					 errhint("Run riskguard.rotate_column_key for it.")));
-		keys = sodium_malloc((size_t) (c->nkeys + 1) * RG_ENV_KEY_BYTES);
+		keys = sodium_malloc((size_t) (c->nkeys + 1) * RG_ENV_KEY_BYTES +
+							 sizeof(RgEnvBlindKey));
 		if (keys == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -313,10 +314,15 @@ load_entry(RgCryptTable *t)
 			rg_env_derive_column_key(keys + (size_t) k * RG_ENV_KEY_BYTES, root,
 									 c->key_ids[k]);
 		if (blind_id != 0)
-			rg_env_derive_blind_key(keys + (size_t) c->nkeys * RG_ENV_KEY_BYTES, root,
-									blind_id);
+		{
+			unsigned char *bk = keys + (size_t) c->nkeys * RG_ENV_KEY_BYTES;
+
+			rg_env_derive_blind_key(bk, root, blind_id);
+			rg_env_blind_key_prepare((RgEnvBlindKey *) (bk + RG_ENV_KEY_BYTES), bk);
+		}
 		else
-			sodium_memzero(keys + (size_t) c->nkeys * RG_ENV_KEY_BYTES, RG_ENV_KEY_BYTES);
+			sodium_memzero(keys + (size_t) c->nkeys * RG_ENV_KEY_BYTES,
+						   RG_ENV_KEY_BYTES + sizeof(RgEnvBlindKey));
 		sodium_mprotect_readonly(keys);
 	}
 }
@@ -399,6 +405,12 @@ const unsigned char *
 rg_crypt_blind_key(RgCryptColumn *c)
 {
 	return c->keys + (size_t) c->nkeys * RG_ENV_KEY_BYTES;
+}
+
+const RgEnvBlindKey *
+rg_crypt_blind_key_prepared(RgCryptColumn *c)
+{
+	return (const RgEnvBlindKey *) (c->keys + (size_t) (c->nkeys + 1) * RG_ENV_KEY_BYTES);
 }
 
 bool

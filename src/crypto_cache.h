@@ -32,7 +32,8 @@ typedef struct RgCryptColumn
 	uint32		blind_key_id;	/* the blind index key's id (the column's first key) */
 	int			nkeys;
 	uint32	   *key_ids;		/* every key of the column, ascending */
-	unsigned char *keys;		/* secure memory: nkeys column keys, then the blind key */
+	unsigned char *keys;		/* secure memory: nkeys column keys, the blind key, then
+								 * the blind key prepared (an RgEnvBlindKey) */
 	RgEnvKeyCache *key_caches;	/* secure memory: the subkey cache of each column key */
 	unsigned char *ad_fields;	/* schema, table and column as associated-data fields */
 	size_t		ad_fields_len;
@@ -73,8 +74,9 @@ extern const unsigned char *rg_crypt_column_key(RgCryptColumn *c, uint32 key_id)
 extern const unsigned char *rg_crypt_column_key_cache(RgCryptColumn *c, uint32 key_id,
 													  RgEnvKeyCache **kc);
 
-/* The column's blind index key. */
+/* The column's blind index key, and the same prepared for rg_env_blind_index_prepared. */
 extern const unsigned char *rg_crypt_blind_key(RgCryptColumn *c);
+extern const RgEnvBlindKey *rg_crypt_blind_key_prepared(RgCryptColumn *c);
 
 /* true when key_id belongs to any protected column of the table */
 extern bool rg_crypt_table_knows_key(RgCryptTable *t, uint32 key_id);

@@ -247,6 +247,41 @@ rg_env_blind_index(unsigned char *out, int bits, const unsigned char *value, siz
 	sodium_memzero(full, sizeof(full));
 }
 
+_Static_assert(sizeof(crypto_generichash_state) == RG_ENV_BLIND_STATE_BYTES,
+			   "RG_ENV_BLIND_STATE_BYTES is libsodium's BLAKE2b state size");
+
+void
+rg_env_blind_key_prepare(RgEnvBlindKey *bk, const unsigned char key[RG_ENV_KEY_BYTES])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, key, RG_ENV_KEY_BYTES, crypto_generichash_BYTES);
+	memcpy(bk->state, &st, sizeof(st));
+	sodium_memzero(&st, sizeof(st));
+}
+
+/*
+ * The state is copied into an aligned one on the stack (the stored bytes need no
+ * alignment), and that copy, which holds the key, is wiped after use.
+ */
+void
+rg_env_blind_index_prepared(unsigned char *out, int bits, const unsigned char *value,
+							size_t len, const RgEnvBlindKey *bk)
+{
+	crypto_generichash_state st;
+	unsigned char full[crypto_generichash_BYTES];
+	size_t		n = rg_env_blind_index_bytes(bits);
+
+	memcpy(&st, bk->state, sizeof(st));
+	crypto_generichash_update(&st, value, len);
+	crypto_generichash_final(&st, full, sizeof(full));
+	sodium_memzero(&st, sizeof(st));
+	memcpy(out, full, n);
+	if (bits % 8 != 0)
+		out[n - 1] &= (unsigned char) (0xFF << (8 - bits % 8));
+	sodium_memzero(full, sizeof(full));
+}
+
 static const char b64_alphabet[] =
 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -146,6 +146,24 @@ extern void rg_env_blind_index(unsigned char *out, int bits,
 							   const unsigned char key[RG_ENV_KEY_BYTES]);
 
 /*
+ * A blind index key prepared once: keyed BLAKE2b's state (libsodium's
+ * crypto_generichash_state) with the key block already absorbed, copied for each value
+ * instead of set up again.  Key material (the state holds the key): keep it in secure
+ * memory.  The index is the same as rg_env_blind_index's.
+ */
+#define RG_ENV_BLIND_STATE_BYTES 384
+typedef struct RgEnvBlindKey
+{
+	unsigned char state[RG_ENV_BLIND_STATE_BYTES];
+} RgEnvBlindKey;
+
+extern void rg_env_blind_key_prepare(RgEnvBlindKey *bk,
+									 const unsigned char key[RG_ENV_KEY_BYTES]);
+extern void rg_env_blind_index_prepared(unsigned char *out, int bits,
+										const unsigned char *value, size_t len,
+										const RgEnvBlindKey *bk);
+
+/*
  * A fresh nonce: the next of the process's run (see "Nonces" above).  rg_env_nonce_owner
  * names the process (its id) the caller runs in: a run drawn for another owner is never
  * continued.
