@@ -324,7 +324,8 @@ peek_key_id(RgCryptColumn *c, struct varlena *v, uint32 *key_id)
 static Datum
 seal_value(RgCryptColumn *c, const unsigned char *pt, size_t ptlen, const ByteBuf *pk)
 {
-	const unsigned char *key = rg_crypt_column_key(c, c->active_key_id);
+	RgEnvKeyCache *kc;
+	const unsigned char *key = rg_crypt_column_key_cache(c, c->active_key_id, &kc);
 	ByteBuf		ad;
 	size_t		envlen = ptlen + RG_ENV_OVERHEAD;
 	Datum		result;
@@ -336,8 +337,8 @@ seal_value(RgCryptColumn *c, const unsigned char *pt, size_t ptlen, const ByteBu
 		bytea	   *out = palloc(VARHDRSZ + envlen);
 
 		SET_VARSIZE(out, VARHDRSZ + envlen);
-		rg_env_seal((unsigned char *) VARDATA(out), pt, ptlen, ad.data, ad.len,
-					c->active_key_id, key);
+		rg_env_seal_cached((unsigned char *) VARDATA(out), pt, ptlen, ad.data, ad.len,
+						   c->active_key_id, key, kc);
 		result = PointerGetDatum(out);
 	}
 	else
@@ -348,7 +349,7 @@ seal_value(RgCryptColumn *c, const unsigned char *pt, size_t ptlen, const ByteBu
 
 		buf_init(&env);
 		buf_reserve(&env, envlen);
-		rg_env_seal(env.data, pt, ptlen, ad.data, ad.len, c->active_key_id, key);
+		rg_env_seal_cached(env.data, pt, ptlen, ad.data, ad.len, c->active_key_id, key, kc);
 		rg_env_to_base64(VARDATA(out), env.data, envlen);
 		SET_VARSIZE(out, VARHDRSZ + b64len);
 		buf_free(&env);
@@ -363,7 +364,8 @@ static RgEnvStatus
 open_for_row(RgCryptColumn *c, const unsigned char *env, size_t envlen, uint32 key_id,
 			 const ByteBuf *pk, unsigned char **pt)
 {
-	const unsigned char *key = rg_crypt_column_key(c, key_id);
+	RgEnvKeyCache *kc;
+	const unsigned char *key = rg_crypt_column_key_cache(c, key_id, &kc);
 	ByteBuf		ad;
 	RgEnvStatus st;
 
@@ -372,7 +374,7 @@ open_for_row(RgCryptColumn *c, const unsigned char *env, size_t envlen, uint32 k
 	buf_init(&ad);
 	build_ad(c, key_id, pk, &ad);
 	*pt = palloc_wiped(envlen - RG_ENV_OVERHEAD);
-	st = rg_env_open(*pt, env, envlen, ad.data, ad.len, key);
+	st = rg_env_open_cached(*pt, env, envlen, ad.data, ad.len, key, kc);
 	buf_free(&ad);
 	return st;
 }
@@ -384,8 +386,8 @@ blind_index_datum(RgCryptColumn *c, const unsigned char *pt, size_t ptlen)
 	bytea	   *out = palloc(VARHDRSZ + n);
 
 	SET_VARSIZE(out, VARHDRSZ + n);
-	rg_env_blind_index((unsigned char *) VARDATA(out), c->bidx_bits, pt, ptlen,
-					   rg_crypt_blind_key(c));
+	rg_env_blind_index_prepared((unsigned char *) VARDATA(out), c->bidx_bits, pt, ptlen,
+								rg_crypt_blind_key_prepared(c));
 	return PointerGetDatum(out);
 }
 
@@ -717,6 +719,7 @@ open_stored(RgCryptTable *t, RgCryptColumn *c, struct varlena *v, ByteBuf *ad)
 	size_t		envlen;
 	uint32		key_id;
 	const unsigned char *key;
+	RgEnvKeyCache *kc;
 	RgEnvStatus st;
 	struct varlena *result;
 	ByteBuf		scratch;
@@ -731,7 +734,7 @@ open_stored(RgCryptTable *t, RgCryptColumn *c, struct varlena *v, ByteBuf *ad)
 	if (st == RG_ENV_BAD_VERSION)
 		decrypt_failed(t, c, psprintf("The envelope format version %d is not supported.",
 									  (int) env[0]));
-	key = rg_crypt_column_key(c, key_id);
+	key = rg_crypt_column_key_cache(c, key_id, &kc);
 	if (key == NULL)
 		decrypt_failed(t, c, psprintf("The value was sealed under key id %u, which is not a key of this column.",
 									  key_id));
@@ -746,7 +749,8 @@ open_stored(RgCryptTable *t, RgCryptColumn *c, struct varlena *v, ByteBuf *ad)
 	else
 		result = palloc(VARHDRSZ + envlen - RG_ENV_OVERHEAD);
 	rg_env_ad_header(ad->data, key_id);
-	st = rg_env_open((unsigned char *) VARDATA(result), env, envlen, ad->data, ad->len, key);
+	st = rg_env_open_cached((unsigned char *) VARDATA(result), env, envlen, ad->data, ad->len,
+							key, kc);
 	if (st != RG_ENV_OK)
 		decrypt_failed(t, c, "The authentication tag does not verify for this row and column.");
 	SET_VARSIZE(result, VARHDRSZ + envlen - RG_ENV_OVERHEAD);

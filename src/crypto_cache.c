@@ -32,17 +32,40 @@ static void
 release_entry(RgCryptTable *t)
 {
 	for (int i = 0; i < t->ncols; i++)
+	{
+		/* sodium_free wipes what it frees */
 		if (t->cols[i].keys)
 		{
 			sodium_free(t->cols[i].keys);
 			t->cols[i].keys = NULL;
 		}
+		if (t->cols[i].key_caches)
+		{
+			sodium_free(t->cols[i].key_caches);
+			t->cols[i].key_caches = NULL;
+		}
+	}
 	if (t->cxt)
 		MemoryContextDelete(t->cxt);
 	t->cxt = NULL;
 	t->cols = NULL;
 	t->ncols = 0;
 	t->valid = false;
+}
+
+/*
+ * Mark an entry invalid and wipe its subkeys now.  The keys themselves stay until the
+ * entry is next looked up (a caller may be between rows that use them), but an emptied
+ * subkey cache is only ever recomputed from them, so wiping it here is safe.
+ */
+static void
+invalidate_entry(RgCryptTable *t)
+{
+	t->valid = false;
+	for (int i = 0; i < t->ncols; i++)
+		if (t->cols[i].key_caches)
+			for (int k = 0; k < t->cols[i].nkeys; k++)
+				rg_env_key_cache_clear(&t->cols[i].key_caches[k]);
 }
 
 /* Relcache invalidation: forget the table (or every table). */
@@ -59,12 +82,12 @@ crypt_relcache_callback(Datum arg, Oid relid)
 	{
 		t = hash_search(crypt_tables, &relid, HASH_FIND, NULL);
 		if (t)
-			t->valid = false;
+			invalidate_entry(t);
 		return;
 	}
 	hash_seq_init(&status, crypt_tables);
 	while ((t = hash_seq_search(&status)) != NULL)
-		t->valid = false;
+		invalidate_entry(t);
 }
 
 static void
@@ -271,21 +294,35 @@ load_entry(RgCryptTable *t)
 					 errmsg("protected column \"%s\" of table \"%s\" has no active key",
 							c->name, t->display),
 					 errhint("Run riskguard.rotate_column_key for it.")));
-		keys = sodium_malloc((size_t) (c->nkeys + 1) * RG_ENV_KEY_BYTES);
+		keys = sodium_malloc((size_t) (c->nkeys + 1) * RG_ENV_KEY_BYTES +
+							 sizeof(RgEnvBlindKey));
 		if (keys == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("could not allocate secure memory for the keys of table \"%s\"",
 							t->display)));
 		c->keys = keys;
+		c->key_caches = sodium_malloc(sizeof(RgEnvKeyCache) * (size_t) c->nkeys);
+		if (c->key_caches == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("could not allocate secure memory for the keys of table \"%s\"",
+							t->display)));
+		for (int k = 0; k < c->nkeys; k++)
+			rg_env_key_cache_clear(&c->key_caches[k]);
 		for (int k = 0; k < c->nkeys; k++)
 			rg_env_derive_column_key(keys + (size_t) k * RG_ENV_KEY_BYTES, root,
 									 c->key_ids[k]);
 		if (blind_id != 0)
-			rg_env_derive_blind_key(keys + (size_t) c->nkeys * RG_ENV_KEY_BYTES, root,
-									blind_id);
+		{
+			unsigned char *bk = keys + (size_t) c->nkeys * RG_ENV_KEY_BYTES;
+
+			rg_env_derive_blind_key(bk, root, blind_id);
+			rg_env_blind_key_prepare((RgEnvBlindKey *) (bk + RG_ENV_KEY_BYTES), bk);
+		}
 		else
-			sodium_memzero(keys + (size_t) c->nkeys * RG_ENV_KEY_BYTES, RG_ENV_KEY_BYTES);
+			sodium_memzero(keys + (size_t) c->nkeys * RG_ENV_KEY_BYTES,
+						   RG_ENV_KEY_BYTES + sizeof(RgEnvBlindKey));
 		sodium_mprotect_readonly(keys);
 	}
 }
@@ -352,9 +389,28 @@ rg_crypt_column_key(RgCryptColumn *c, uint32 key_id)
 }
 
 const unsigned char *
+rg_crypt_column_key_cache(RgCryptColumn *c, uint32 key_id, RgEnvKeyCache **kc)
+{
+	for (int k = c->nkeys - 1; k >= 0; k--)
+		if (c->key_ids[k] == key_id)
+		{
+			*kc = &c->key_caches[k];
+			return c->keys + (size_t) k * RG_ENV_KEY_BYTES;
+		}
+	*kc = NULL;
+	return NULL;
+}
+
+const unsigned char *
 rg_crypt_blind_key(RgCryptColumn *c)
 {
 	return c->keys + (size_t) c->nkeys * RG_ENV_KEY_BYTES;
+}
+
+const RgEnvBlindKey *
+rg_crypt_blind_key_prepared(RgCryptColumn *c)
+{
+	return (const RgEnvBlindKey *) (c->keys + (size_t) (c->nkeys + 1) * RG_ENV_KEY_BYTES);
 }
 
 bool

@@ -72,27 +72,24 @@ rg_env_parse(const unsigned char *env, size_t len, uint32_t *key_id)
 }
 
 /*
- * Nonces: 24 random bytes each, handed out from a per-process block of NONCE_BLOCK
- * nonces so that sealing a row costs no system call.  The block is the ChaCha20 stream
- * (randombytes_buf_deterministic) of a fresh 32-byte seed from the operating system's
- * generator, which is wiped as soon as the block is filled: one getrandom per block
- * instead of one per 256 bytes.  A block belongs to the process that filled it: a fork
- * handler empties it in the child, and callers that know their process id pass it to
- * rg_env_nonce_owner, so a process never hands out nonces filled by its parent (the
- * postmaster never fills one: it seals nothing).
+ * Nonces: runs of RG_ENV_NONCE_RUN, each a 16-byte prefix from the operating system's
+ * generator (one getrandom per run) and an 8-byte big-endian counter (see envelope.h).
+ * A run belongs to the process that drew it: a fork handler wipes it in the child, and
+ * callers that know their process id pass it to rg_env_nonce_owner, so a process never
+ * continues a run drawn by its parent (the postmaster never draws one: it seals
+ * nothing).
  */
-#define NONCE_BLOCK 256
-static unsigned char nonce_block[NONCE_BLOCK * RG_ENV_NONCE_BYTES];
-static int	nonce_next = NONCE_BLOCK;
+static unsigned char nonce_prefix[RG_ENV_PREFIX_BYTES];
+static uint64_t nonce_count = RG_ENV_NONCE_RUN; /* the next counter; RUN: none drawn */
 static int	nonce_atfork = 0;
-static long nonce_filled_by = 0;	/* the owner id the block was filled for */
+static long nonce_drawn_by = 0;		/* the owner id the prefix was drawn for */
 static long nonce_owner = 0;		/* the owner id given last by rg_env_nonce_owner */
 
 static void
 nonce_forget(void)
 {
-	sodium_memzero(nonce_block, sizeof(nonce_block));
-	nonce_next = NONCE_BLOCK;
+	sodium_memzero(nonce_prefix, sizeof(nonce_prefix));
+	nonce_count = RG_ENV_NONCE_RUN;
 }
 
 void
@@ -104,28 +101,104 @@ rg_env_nonce_owner(long owner)
 void
 rg_env_nonce(unsigned char out[RG_ENV_NONCE_BYTES])
 {
-	unsigned char *n;
+	uint64_t	n;
 
 	if (!nonce_atfork)
 	{
 		pthread_atfork(NULL, NULL, nonce_forget);
 		nonce_atfork = 1;
 	}
-	if (nonce_next >= NONCE_BLOCK || nonce_filled_by != nonce_owner)
+	if (nonce_count >= RG_ENV_NONCE_RUN || nonce_drawn_by != nonce_owner)
 	{
-		unsigned char seed[randombytes_SEEDBYTES];
-
-		randombytes_buf(seed, sizeof(seed));
-		randombytes_buf_deterministic(nonce_block, sizeof(nonce_block), seed);
-		sodium_memzero(seed, sizeof(seed));
-		nonce_filled_by = nonce_owner;
-		nonce_next = 0;
+		randombytes_buf(nonce_prefix, sizeof(nonce_prefix));
+		nonce_drawn_by = nonce_owner;
+		nonce_count = 0;
 	}
-	n = nonce_block + (size_t) nonce_next * RG_ENV_NONCE_BYTES;
-	memcpy(out, n, RG_ENV_NONCE_BYTES);
-	/* a nonce handed out is never handed out again */
-	sodium_memzero(n, RG_ENV_NONCE_BYTES);
-	nonce_next++;
+	n = nonce_count++;
+	memcpy(out, nonce_prefix, RG_ENV_PREFIX_BYTES);
+	for (int i = RG_ENV_NONCE_BYTES - 1; i >= RG_ENV_PREFIX_BYTES; i--)
+	{
+		out[i] = (unsigned char) n;
+		n >>= 8;
+	}
+}
+
+void
+rg_env_key_cache_clear(RgEnvKeyCache *kc)
+{
+	sodium_memzero(kc, sizeof(*kc));
+}
+
+/*
+ * The HChaCha20 subkey of key for the nonce's first 16 bytes: the remembered one when
+ * the prefix is the same, else computed into sk.  The prefix is public (it is stored in
+ * the envelope), so comparing it need not be constant-time.
+ */
+static inline const unsigned char *
+subkey_for(RgEnvSubkey *sk, const unsigned char *nonce,
+		   const unsigned char key[RG_ENV_KEY_BYTES])
+{
+	if (!sk->valid || memcmp(sk->prefix, nonce, RG_ENV_PREFIX_BYTES) != 0)
+	{
+		crypto_core_hchacha20(sk->subkey, nonce, key, NULL);
+		memcpy(sk->prefix, nonce, RG_ENV_PREFIX_BYTES);
+		sk->valid = 1;
+	}
+	return sk->subkey;
+}
+
+/* The 12-byte ChaCha20-Poly1305-IETF nonce: four zero bytes, then nonce[16..24]. */
+static inline void
+ietf_nonce(unsigned char npub[crypto_aead_chacha20poly1305_ietf_NPUBBYTES],
+		   const unsigned char *nonce)
+{
+	memset(npub, 0, 4);
+	memcpy(npub + 4, nonce + RG_ENV_PREFIX_BYTES, RG_ENV_NONCE_BYTES - RG_ENV_PREFIX_BYTES);
+}
+
+void
+rg_env_seal_cached(unsigned char *out, const unsigned char *pt, size_t ptlen,
+				   const unsigned char *ad, size_t adlen, uint32_t key_id,
+				   const unsigned char key[RG_ENV_KEY_BYTES], RgEnvKeyCache *kc)
+{
+	unsigned char npub[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+	unsigned long long clen;
+	size_t		pos = 1;
+	const unsigned char *sub;
+
+	out[0] = RG_ENV_VERSION;
+	rg_env_put_u32(out, &pos, key_id);
+	rg_env_nonce(out + 5);
+	sub = subkey_for(&kc->seal, out + 5, key);
+	ietf_nonce(npub, out + 5);
+	crypto_aead_chacha20poly1305_ietf_encrypt(out + RG_ENV_HEADER_BYTES, &clen,
+											  pt, ptlen, ad, adlen, NULL, npub, sub);
+}
+
+RgEnvStatus
+rg_env_open_cached(unsigned char *pt, const unsigned char *env, size_t len,
+				   const unsigned char *ad, size_t adlen,
+				   const unsigned char key[RG_ENV_KEY_BYTES], RgEnvKeyCache *kc)
+{
+	unsigned char npub[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+	unsigned long long ptlen;
+	uint32_t	key_id;
+	const unsigned char *sub;
+	RgEnvStatus st = rg_env_parse(env, len, &key_id);
+
+	if (st != RG_ENV_OK)
+		return st;
+	sub = subkey_for(&kc->open, env + 5, key);
+	ietf_nonce(npub, env + 5);
+	if (crypto_aead_chacha20poly1305_ietf_decrypt(pt, &ptlen, NULL,
+												  env + RG_ENV_HEADER_BYTES,
+												  len - RG_ENV_HEADER_BYTES,
+												  ad, adlen, npub, sub) != 0)
+	{
+		sodium_memzero(pt, len - RG_ENV_OVERHEAD);
+		return RG_ENV_AUTH_FAILED;
+	}
+	return RG_ENV_OK;
 }
 
 void
@@ -133,15 +206,11 @@ rg_env_seal(unsigned char *out, const unsigned char *pt, size_t ptlen,
 			const unsigned char *ad, size_t adlen, uint32_t key_id,
 			const unsigned char key[RG_ENV_KEY_BYTES])
 {
-	unsigned long long clen;
-	size_t		pos = 1;
+	RgEnvKeyCache kc;
 
-	out[0] = RG_ENV_VERSION;
-	rg_env_put_u32(out, &pos, key_id);
-	rg_env_nonce(out + 5);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + RG_ENV_HEADER_BYTES, &clen,
-											   pt, ptlen, ad, adlen, NULL,
-											   out + 5, key);
+	rg_env_key_cache_clear(&kc);
+	rg_env_seal_cached(out, pt, ptlen, ad, adlen, key_id, key, &kc);
+	rg_env_key_cache_clear(&kc);
 }
 
 RgEnvStatus
@@ -149,21 +218,13 @@ rg_env_open(unsigned char *pt, const unsigned char *env, size_t len,
 			const unsigned char *ad, size_t adlen,
 			const unsigned char key[RG_ENV_KEY_BYTES])
 {
-	unsigned long long ptlen;
-	uint32_t	key_id;
-	RgEnvStatus st = rg_env_parse(env, len, &key_id);
+	RgEnvKeyCache kc;
+	RgEnvStatus st;
 
-	if (st != RG_ENV_OK)
-		return st;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &ptlen, NULL,
-												   env + RG_ENV_HEADER_BYTES,
-												   len - RG_ENV_HEADER_BYTES,
-												   ad, adlen, env + 5, key) != 0)
-	{
-		sodium_memzero(pt, len - RG_ENV_OVERHEAD);
-		return RG_ENV_AUTH_FAILED;
-	}
-	return RG_ENV_OK;
+	rg_env_key_cache_clear(&kc);
+	st = rg_env_open_cached(pt, env, len, ad, adlen, key, &kc);
+	rg_env_key_cache_clear(&kc);
+	return st;
 }
 
 size_t
@@ -180,6 +241,41 @@ rg_env_blind_index(unsigned char *out, int bits, const unsigned char *value, siz
 	size_t		n = rg_env_blind_index_bytes(bits);
 
 	crypto_generichash(full, sizeof(full), value, len, key, RG_ENV_KEY_BYTES);
+	memcpy(out, full, n);
+	if (bits % 8 != 0)
+		out[n - 1] &= (unsigned char) (0xFF << (8 - bits % 8));
+	sodium_memzero(full, sizeof(full));
+}
+
+_Static_assert(sizeof(crypto_generichash_state) == RG_ENV_BLIND_STATE_BYTES,
+			   "RG_ENV_BLIND_STATE_BYTES is libsodium's BLAKE2b state size");
+
+void
+rg_env_blind_key_prepare(RgEnvBlindKey *bk, const unsigned char key[RG_ENV_KEY_BYTES])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, key, RG_ENV_KEY_BYTES, crypto_generichash_BYTES);
+	memcpy(bk->state, &st, sizeof(st));
+	sodium_memzero(&st, sizeof(st));
+}
+
+/*
+ * The state is copied into an aligned one on the stack (the stored bytes need no
+ * alignment), and that copy, which holds the key, is wiped after use.
+ */
+void
+rg_env_blind_index_prepared(unsigned char *out, int bits, const unsigned char *value,
+							size_t len, const RgEnvBlindKey *bk)
+{
+	crypto_generichash_state st;
+	unsigned char full[crypto_generichash_BYTES];
+	size_t		n = rg_env_blind_index_bytes(bits);
+
+	memcpy(&st, bk->state, sizeof(st));
+	crypto_generichash_update(&st, value, len);
+	crypto_generichash_final(&st, full, sizeof(full));
+	sodium_memzero(&st, sizeof(st));
 	memcpy(out, full, n);
 	if (bits % 8 != 0)
 		out[n - 1] &= (unsigned char) (0xFF << (8 - bits % 8));

@@ -9,9 +9,16 @@ XChaCha20-Poly1305.  It follows README.md, section "Encryption", byte for byte.
   crypto.py open  KEYFILE SCHEMA TABLE COLUMN STORED PK...   -> the plaintext (text, or bytea hex)
   crypto.py bidx  KEYFILE KEY_ID BITS VALUE                  -> the blind index, hex
   crypto.py seal  KEYFILE KEY_ID SCHEMA TABLE COLUMN PLAINTEXT PK...  -> base64 envelope
+  crypto.py seal-rows KEYFILE KEY_ID SCHEMA TABLE COLUMN < PK<TAB>PLAINTEXT lines
+                                                       -> PK<TAB>base64 envelope lines
+  crypto.py check KEYFILE SCHEMA TABLE COLUMN < PK<TAB>PLAINTEXT<TAB>STORED lines
+                                                       -> "checked N, wrong M"
 
 STORED is the column's value as the database holds it: base64 for text columns,
-or \\x-prefixed hex for bytea columns.
+or \\x-prefixed hex for bytea columns; a PLAINTEXT of a bytea column is \\x-prefixed
+hex too.  check opens every value (one-column primary keys) and seals its plaintext
+again with PyNaCl under the value's own key id and nonce: a value is right when it
+opens to the plaintext given and the two envelopes are the same bytes.
 """
 import base64
 import hashlib
@@ -72,12 +79,42 @@ def open_value(root, schema, table, column, stored, pk):
     return crypto_aead_xchacha20poly1305_ietf_decrypt(env[29:], ad, nonce, key)
 
 
-def seal_value(root, key_id, schema, table, column, plaintext, pk):
-    nonce = os.urandom(24)
-    key = kdf(root, key_id, b"rgcolkey")
+def envelope(key, key_id, schema, table, column, plaintext, pk, nonce):
     ad = associated_data(key_id, schema, table, column, pk)
     ct = crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, nonce, key)
-    return base64.b64encode(bytes([VERSION]) + struct.pack(">I", key_id) + nonce + ct).decode()
+    return bytes([VERSION]) + struct.pack(">I", key_id) + nonce + ct
+
+
+def seal_value(root, key_id, schema, table, column, plaintext, pk):
+    key = kdf(root, key_id, b"rgcolkey")
+    env = envelope(key, key_id, schema, table, column, plaintext, pk, os.urandom(24))
+    return base64.b64encode(env).decode()
+
+
+def plaintext_bytes(s):
+    return bytes.fromhex(s[2:]) if s.startswith("\\x") else s.encode()
+
+
+def check_values(root, schema, table, column, lines):
+    """(checked, wrong) over PK<TAB>PLAINTEXT<TAB>STORED lines."""
+    keys = {}
+    checked = wrong = 0
+    for line in lines:
+        pk, plaintext, stored = line.rstrip("\n").split("\t")
+        env = envelope_bytes(stored)
+        key_id = struct.unpack(">I", env[1:5])[0]
+        if key_id not in keys:
+            keys[key_id] = kdf(root, key_id, b"rgcolkey")
+        checked += 1
+        try:
+            opened = open_value(root, schema, table, column, stored, [pk])
+        except Exception:
+            wrong += 1
+            continue
+        again = envelope(keys[key_id], key_id, schema, table, column, opened, [pk], env[5:29])
+        if opened != plaintext_bytes(plaintext) or again != env:
+            wrong += 1
+    return checked, wrong
 
 
 def blind_index(root, key_id, bits, value):
@@ -104,6 +141,16 @@ def main(argv):
         key_id = int(argv[3])
         schema, table, column, plaintext = argv[4:8]
         print(seal_value(root, key_id, schema, table, column, plaintext.encode(), argv[8:]))
+    elif cmd == "seal-rows":
+        key_id = int(argv[3])
+        schema, table, column = argv[4:7]
+        for line in sys.stdin:
+            pk, plaintext = line.rstrip("\n").split("\t")
+            print(pk + "\t" + seal_value(root, key_id, schema, table, column,
+                                         plaintext_bytes(plaintext), [pk]))
+    elif cmd == "check":
+        schema, table, column = argv[3:6]
+        print("checked %d, wrong %d" % check_values(root, schema, table, column, sys.stdin))
     else:
         raise SystemExit(__doc__)
 
