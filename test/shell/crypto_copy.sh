@@ -147,6 +147,16 @@ q -c "\\copy cust (id, name, national_id) FROM '$tmp/rows.csv' (FORMAT csv, HEAD
 is "$(sql_value "SELECT name || '/' || national_id FROM cust_decrypted WHERE id = 20001")" \
 	"Wang, Fang/510104199112120011" "CSV with a header seals"
 
+# a primary key from an identity column: the row is sealed for the id it is given
+q >/dev/null <<'SQL'
+CREATE TABLE applicant (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, national_id text);
+SELECT riskguard.protect_column('applicant', 'national_id');
+SQL
+printf '110101199003077531\n320106198512240023\n' >"$tmp/ident.tsv"
+q -c "\\copy applicant (national_id) FROM '$tmp/ident.tsv'" >/dev/null
+is "$(sql_value "SELECT string_agg(id || ':' || national_id, ',' ORDER BY id) FROM applicant_decrypted")" \
+	"1:110101199003077531,2:320106198512240023" "rows keyed by an identity column open for the ids they were given"
+
 # a volatile default may read the table: rows are then written one by one, as COPY does
 q >/dev/null <<'SQL'
 CREATE FUNCTION cust_count() RETURNS bigint LANGUAGE sql VOLATILE AS 'SELECT count(*) FROM cust WHERE id >= 30000';
