@@ -36,8 +36,13 @@ SELECT borrower_id, full_name, left(national_id, 40) || '...' AS national_id_on_
 
 \echo 'New rows are sealed as they are written, by COPY or INSERT:'
 INSERT INTO borrowers VALUES (1005, 'Zhao Lei', 'Chengdu', '510107199310100517', '18628001234');
+COPY borrowers (borrower_id, full_name, city, national_id, phone) FROM stdin;
+1010	Liu Yang	Nanjing	320102199402283311	13770001234
+1011	Huang Qing	Xiamen	350203198907070628	\N
+\.
 SELECT borrower_id, riskguard.envelope_key_id(national_id) AS key_id,
-       length(national_id) AS chars FROM borrowers WHERE borrower_id = 1005;
+       length(national_id) AS chars, phone IS NULL AS no_phone
+  FROM borrowers WHERE borrower_id IN (1005, 1010, 1011) ORDER BY borrower_id;
 
 -- what a statement raises, as "SQLSTATE: message", so the act can show refusals
 CREATE FUNCTION pg_temp.attempt(q text) RETURNS text LANGUAGE plpgsql AS $$
