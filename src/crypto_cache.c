@@ -401,12 +401,6 @@ rg_crypt_column_key_cache(RgCryptColumn *c, uint32 key_id, RgEnvKeyCache **kc)
 	return NULL;
 }
 
-const unsigned char *
-rg_crypt_blind_key(RgCryptColumn *c)
-{
-	return c->keys + (size_t) c->nkeys * RG_ENV_KEY_BYTES;
-}
-
 const RgEnvBlindKey *
 rg_crypt_blind_key_prepared(RgCryptColumn *c)
 {

@@ -74,8 +74,7 @@ extern const unsigned char *rg_crypt_column_key(RgCryptColumn *c, uint32 key_id)
 extern const unsigned char *rg_crypt_column_key_cache(RgCryptColumn *c, uint32 key_id,
 													  RgEnvKeyCache **kc);
 
-/* The column's blind index key, and the same prepared for rg_env_blind_index_prepared. */
-extern const unsigned char *rg_crypt_blind_key(RgCryptColumn *c);
+/* The column's blind index key, prepared for rg_env_blind_index_prepared. */
 extern const RgEnvBlindKey *rg_crypt_blind_key_prepared(RgCryptColumn *c);
 
 /* true when key_id belongs to any protected column of the table */
