@@ -21,7 +21,8 @@
 #include "access/heapam.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "commands/copy.h"
 #include "commands/copyfrom_internal.h"
@@ -30,15 +31,15 @@
 #include "executor/executor.h"
 #include "executor/nodeModifyTable.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
 #include "parser/parse_relation.h"
 #include "pgstat.h"
 #include "tcop/utility.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/syscache.h"
 
 #include "crypto.h"
 
@@ -66,6 +67,34 @@ trigger_fires(const Trigger *trig)
 }
 
 /*
+ * Is fn this library's sealing trigger function (riskguard._seal)?  Asked of pg_proc by
+ * its C symbol rather than by name, so that no schema lookup or privilege is involved.
+ */
+static bool
+is_seal_function(Oid fn)
+{
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	bool		ours = false;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	if (((Form_pg_proc) GETSTRUCT(tup))->prolang == ClanguageId)
+	{
+		bool		isnull;
+		Datum		src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
+		Datum		bin;
+
+		if (!isnull && strcmp(TextDatumGetCString(src), "rg_seal_trigger") == 0)
+		{
+			bin = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
+			ours = !isnull && strcmp(TextDatumGetCString(bin), "$libdir/riskguard") == 0;
+		}
+	}
+	ReleaseSysCache(tup);
+	return ours;
+}
+
+/*
  * Is rel a table this module loads: its BEFORE INSERT ROW triggers are exactly one,
  * riskguard._seal() without arguments or WHEN, and it fires; nothing else needs the
  * row-at-a-time path?
@@ -74,16 +103,11 @@ static bool
 sealed_table(Relation rel)
 {
 	TriggerDesc *td = rel->trigdesc;
-	Oid			seal_fn;
+	const Trigger *seal = NULL;
 	int			before = 0;
-	bool		ours = false;
 
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relispartition ||
 		td == NULL || !td->trig_insert_before_row || td->trig_insert_new_table)
-		return false;
-	seal_fn = LookupFuncName(list_make2(makeString("riskguard"), makeString("_seal")),
-							 0, NULL, true);
-	if (!OidIsValid(seal_fn))
 		return false;
 	for (int i = 0; i < td->numtriggers; i++)
 	{
@@ -93,10 +117,10 @@ sealed_table(Relation rel)
 			!TRIGGER_FOR_INSERT(trig->tgtype) || !trigger_fires(trig))
 			continue;
 		before++;
-		if (trig->tgfoid == seal_fn && trig->tgnargs == 0 && trig->tgqual == NULL)
-			ours = true;
+		seal = trig;
 	}
-	return before == 1 && ours;
+	return before == 1 && seal->tgnargs == 0 && seal->tgqual == NULL &&
+		is_seal_function(seal->tgfoid);
 }
 
 /* Does the statement name an option PostgreSQL's COPY must handle itself? */
