@@ -9,7 +9,10 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -17,6 +20,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "crypto_cache.h"
 #include "rg_errors.h"
@@ -141,6 +145,21 @@ column_attnum(Relation rel, const char *display, const char *name, Oid *typid)
 	return InvalidAttrNumber;
 }
 
+/* The role that owns riskguard's schema (the extension's owner). */
+static Oid
+metadata_owner(void)
+{
+	Oid			nsp = get_namespace_oid("riskguard", false);
+	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for schema %u", nsp);
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
 /* Load the table's protected columns into t (already zeroed apart from relid). */
 static void
 load_entry(RgCryptTable *t)
@@ -153,19 +172,30 @@ load_entry(RgCryptTable *t)
 	MemoryContext old;
 	Oid			argtypes[1] = {REGCLASSOID};
 	Datum		args[1];
-	int			rc;
+	volatile int rc = 0;
 	uint64		nrows;
 	SPITupleTable *tt;
+	Oid			save_user;
+	int			save_sec;
 
 	rg_root_key_check_value(root_check);
 	t->cxt = AllocSetContextCreate(crypt_cxt, "riskguard protected table",
 								   ALLOCSET_SMALL_SIZES);
 
-	/* the columns and their keys */
+	/*
+	 * the columns and their keys, read as the owner of riskguard's schema: whoever may
+	 * write the table may have its values sealed, whatever their own privileges on
+	 * riskguard's (non-secret) metadata
+	 */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = ObjectIdGetDatum(t->relid);
-	rc = SPI_execute_with_args(
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(metadata_owner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(
 							   "SELECT p.\"column\"::pg_catalog.text, p.blind_index_column::pg_catalog.text, "
 							   "p.blind_index_bits, p.blind_index_key_id, k.id, k.status, k.root_key_check "
 							   "FROM riskguard.protected_column p "
@@ -175,6 +205,12 @@ load_entry(RgCryptTable *t)
 							   "WHERE p.\"table\" OPERATOR(pg_catalog.=) $1 "
 							   "ORDER BY 1, 5",
 							   1, argtypes, args, NULL, true, 0);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_user, save_sec);
+	}
+	PG_END_TRY();
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %d", rc);
 	tt = SPI_tuptable;
