@@ -233,18 +233,27 @@ rg_env_blind_index_bytes(int bits)
 	return (size_t) ((bits + 7) / 8);
 }
 
+/* The first bits of the full hash into out, the rest of its last byte cleared; full wiped. */
+static void
+truncate_blind_index(unsigned char *out, int bits,
+					 unsigned char full[crypto_generichash_BYTES])
+{
+	size_t		n = rg_env_blind_index_bytes(bits);
+
+	memcpy(out, full, n);
+	if (bits % 8 != 0)
+		out[n - 1] &= (unsigned char) (0xFF << (8 - bits % 8));
+	sodium_memzero(full, crypto_generichash_BYTES);
+}
+
 void
 rg_env_blind_index(unsigned char *out, int bits, const unsigned char *value, size_t len,
 				   const unsigned char key[RG_ENV_KEY_BYTES])
 {
 	unsigned char full[crypto_generichash_BYTES];
-	size_t		n = rg_env_blind_index_bytes(bits);
 
 	crypto_generichash(full, sizeof(full), value, len, key, RG_ENV_KEY_BYTES);
-	memcpy(out, full, n);
-	if (bits % 8 != 0)
-		out[n - 1] &= (unsigned char) (0xFF << (8 - bits % 8));
-	sodium_memzero(full, sizeof(full));
+	truncate_blind_index(out, bits, full);
 }
 
 _Static_assert(sizeof(crypto_generichash_state) == RG_ENV_BLIND_STATE_BYTES,
@@ -270,16 +279,12 @@ rg_env_blind_index_prepared(unsigned char *out, int bits, const unsigned char *v
 {
 	crypto_generichash_state st;
 	unsigned char full[crypto_generichash_BYTES];
-	size_t		n = rg_env_blind_index_bytes(bits);
 
 	memcpy(&st, bk->state, sizeof(st));
 	crypto_generichash_update(&st, value, len);
 	crypto_generichash_final(&st, full, sizeof(full));
 	sodium_memzero(&st, sizeof(st));
-	memcpy(out, full, n);
-	if (bits % 8 != 0)
-		out[n - 1] &= (unsigned char) (0xFF << (8 - bits % 8));
-	sodium_memzero(full, sizeof(full));
+	truncate_blind_index(out, bits, full);
 }
 
 static const char b64_alphabet[] =
