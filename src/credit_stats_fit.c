@@ -340,13 +340,10 @@ fit_segments(FitState *s)
 	return segs;
 }
 
-/* all of a state's rows, one after another, behind room for the header: a new bytea */
-static char *
-gather_rows(FitState *s, Size len, Size width)
+/* The state's rows, its own first and then each segment's, one after another from d. */
+static void
+copy_rows(FitState *s, char *d, Size width)
 {
-	char	   *out = palloc_extended(len, MCXT_ALLOC_HUGE);
-	char	   *d = out + FIT_PREFIX((Size) (s->k + 1));
-
 	memcpy(d, s->own, (Size) s->own_n * width);
 	d += (Size) s->own_n * width;
 	for (int i = 0; i < s->nsegs; i++)
@@ -354,6 +351,15 @@ gather_rows(FitState *s, Size len, Size width)
 		memcpy(d, s->segs[i].rows, (Size) s->segs[i].n * width);
 		d += (Size) s->segs[i].n * width;
 	}
+}
+
+/* all of a state's rows, one after another, behind room for the header: a new bytea */
+static char *
+gather_rows(FitState *s, Size len, Size width)
+{
+	char	   *out = palloc_extended(len, MCXT_ALLOC_HUGE);
+
+	copy_rows(s, out + FIT_PREFIX((Size) (s->k + 1)), width);
 	return out;
 }
 
@@ -388,7 +394,6 @@ shared_rows(FunctionCallInfo fcinfo, FitState *s, Size width)
 {
 	dsa_area   *area;
 	dsa_pointer dp;
-	char	   *d;
 
 	if (!IsParallelWorker() || MyBgworkerEntry == NULL || fcinfo->context == NULL ||
 		!IsA(fcinfo->context, AggState))
@@ -399,14 +404,7 @@ shared_rows(FunctionCallInfo fcinfo, FitState *s, Size width)
 	dp = dsa_allocate_extended(area, (Size) s->n * width, DSA_ALLOC_HUGE | DSA_ALLOC_NO_OOM);
 	if (!DsaPointerIsValid(dp))
 		return InvalidDsaPointer;
-	d = dsa_get_address(area, dp);
-	memcpy(d, s->own, (Size) s->own_n * width);
-	d += (Size) s->own_n * width;
-	for (int i = 0; i < s->nsegs; i++)
-	{
-		memcpy(d, s->segs[i].rows, (Size) s->segs[i].n * width);
-		d += (Size) s->segs[i].n * width;
-	}
+	copy_rows(s, dsa_get_address(area, dp), width);
 	return dp;
 }
 
