@@ -108,11 +108,12 @@ extern bool ledger_flow_allowed(const LedgerCache *c, int from, int to, const ch
 /* the reserve rule for this kind, or NULL */
 extern const LedgerReserveRule *ledger_reserve_rule(const LedgerCache *c, const char *kind);
 
-/* a row locked FOR NO KEY UPDATE, as its latest version */
+/* a row held by the trigger: locked FOR NO KEY UPDATE as its latest version, or found unlocked */
 typedef struct LedgerRow
 {
 	Relation	rel;
 	uint64		tag;			/* the row cache's tag of its key */
+	ItemPointerData root;		/* where its index entry points */
 	TupleTableSlot *slot;
 	HeapTuple	tuple;			/* the buffer tuple, valid while the row is held */
 } LedgerRow;
@@ -134,6 +135,17 @@ extern bool ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, S
 /* replace the locked row's columns where repl[i] is set, maintaining indexes */
 extern void ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl);
 
+/* the same with the new version already built (it is freed) */
+extern void ledger_update_row_to(LedgerRow *row, HeapTuple newtup);
+
+/*
+ * The offset of each column's value in the data area of tuple (after t_hoff), -1 when
+ * it is NULL or not stored in the tuple: the walk heap_deform_tuple makes, kept so that
+ * a caller can read the values and build the next version by overwriting fixed-width
+ * ones in a copy.
+ */
+extern void ledger_row_offsets(HeapTuple tuple, TupleDesc desc, int *off);
+
 /*
  * For a row updated as soon as it is read: ledger_find_row_by_keys finds the version
  * snap sees without locking it, and ledger_try_update_row updates that version, or
@@ -142,9 +154,12 @@ extern void ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *
  * caller locks the newest version with ledger_lock_row_by_keys and starts again.  One
  * buffer visit and one WAL record fewer than locking first.
  */
+extern bool ledger_find_row(Relation rel, Relation idx, Snapshot snap, int64 key,
+							LedgerRow *row);
 extern bool ledger_find_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys,
 									int nkeys, LedgerRow *row);
 extern bool ledger_try_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl);
+extern bool ledger_try_update_row_to(LedgerRow *row, HeapTuple newtup);
 
 /*
  * The snapshot to find rows with: given (the ledger's, taken after it made the

@@ -3,13 +3,15 @@
  *		Locking and updating ledger rows by direct heap access, so that the transfer
  *		trigger does not pay for an SQL statement per account.
  *
- * A row is found through its primary key with a recent snapshot (from the position the
- * row cache recorded for its key when that still holds it, else through the index) and
- * locked FOR NO KEY UPDATE as its newest version (waiting for a concurrent holder, as SELECT ... FOR
- * NO KEY UPDATE does under READ COMMITTED).  Under REPEATABLE READ or SERIALIZABLE a
- * row changed by a transaction the snapshot does not see raises a serialization
- * failure, as an UPDATE would.  Updates go through simple_heap_update; when the new
- * version is not a heap-only tuple the indexes get their entries.
+ * A row is found through its primary key with a recent snapshot (from the positions the
+ * row cache recorded for its key when they still hold it, else through the index), and
+ * either locked FOR NO KEY UPDATE as its newest version (waiting for a concurrent
+ * holder, as SELECT ... FOR NO KEY UPDATE does under READ COMMITTED) or updated as
+ * found, the update failing when a concurrent transaction changed it first.  Under
+ * REPEATABLE READ or SERIALIZABLE a row changed by a transaction the snapshot does not
+ * see raises a serialization failure, as an UPDATE would.  When a new version is not a
+ * heap-only tuple the indexes get their entries.  Relations are opened by the callers,
+ * whose locks are kept until the transaction ends.
  */
 #include "postgres.h"
 
@@ -22,6 +24,7 @@
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
 #include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "storage/proc.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -71,28 +74,98 @@ block_exists(Relation rel, BlockNumber blk)
 }
 
 /*
- * Fetch into slot the visible version of the row with these keys from the position
- * the row cache holds for tag: true when there is one and its key columns equal the
- * keys, false when the index must be asked.
+ * Pin block blk of rel, or return InvalidBuffer when it does not exist.  A block found
+ * in shared buffers exists: a truncation drops the buffers of the blocks it removes
+ * first, under a lock that conflicts with the caller's.  Otherwise the relation's
+ * length is asked.
+ */
+static Buffer
+pin_block(Relation rel, BlockNumber blk)
+{
+	PrefetchBufferResult pf = PrefetchBuffer(rel, MAIN_FORKNUM, blk);
+
+	if (BufferIsValid(pf.recent_buffer) &&
+		ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, blk, pf.recent_buffer))
+		return pf.recent_buffer;
+	if (!block_exists(rel, blk))
+		return InvalidBuffer;
+	return ReadBuffer(rel, blk);
+}
+
+/*
+ * Whether the tuple at offset off of the share-locked page in buf is visible to snap,
+ * with tuple set to it; the predicate lock and conflict check as heap_fetch's.
+ */
+static bool
+visible_at(Relation rel, Buffer buf, OffsetNumber off, Snapshot snap, HeapTuple tuple)
+{
+	Page		page = BufferGetPage(buf);
+	ItemId		lp;
+	bool		valid;
+
+	if (off == InvalidOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return false;
+	lp = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(lp))
+		return false;
+	tuple->t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tuple->t_len = ItemIdGetLength(lp);
+	tuple->t_tableOid = RelationGetRelid(rel);
+	ItemPointerSet(&tuple->t_self, BufferGetBlockNumber(buf), off);
+	valid = HeapTupleSatisfiesVisibility(tuple, snap, buf);
+	if (valid)
+		PredicateLockTID(rel, &tuple->t_self, snap, HeapTupleHeaderGetXmin(tuple->t_data));
+	HeapCheckForSerializableConflictOut(valid, rel, tuple, buf, snap);
+	return valid;
+}
+
+/*
+ * Fetch into slot the visible version of the row with these keys from the positions
+ * the row cache holds for tag: the newest version it recorded when snap sees it (no
+ * walk along the HOT chain), else the one the chain from the root leads to.  True when
+ * there is one and its key columns equal the keys, with *root set; false when the
+ * index must be asked.
+ *
+ * The page is pruned only once less than a tenth of it is free.  An index scan prunes
+ * a page as soon as it is fuller than its fill factor, which a page of rows updated in
+ * place (the fill factor's reserve taken by their newest versions) is on every visit:
+ * the whole page walked and a WAL record written per transfer, to free the room of a
+ * version or two.  A tenth, the least room PostgreSQL itself prunes for, still leaves
+ * room for the next updates to stay on the page; the HOT chains grow meanwhile, which
+ * the recorded newest version makes free to skip.
  */
 static bool
 fetch_cached(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys,
-			 uint64 tag, TupleTableSlot *slot)
+			 uint64 tag, TupleTableSlot *slot, ItemPointer root)
 {
 	TupleDesc	idesc = RelationGetDescr(idx);
-	ItemPointerData tid;
-	IndexFetchTableData *fetch;
-	bool		call_again = false;
-	bool		all_dead = false;
+	HeapTuple	tuple = &((BufferHeapTupleTableSlot *) slot)->base.tupdata;
+	OffsetNumber newest;
+	Buffer		buf;
 	bool		found;
 
-	if (!rg_rowcache_get(tag, &tid) || !block_exists(rel, ItemPointerGetBlockNumber(&tid)))
+	if (!rg_rowcache_get(tag, root, &newest))
 		return false;
-	fetch = table_index_fetch_begin(rel);
-	found = table_index_fetch_tuple(fetch, &tid, snap, slot, &call_again, &all_dead);
-	table_index_fetch_end(fetch);
+	buf = pin_block(rel, ItemPointerGetBlockNumber(root));
+	if (!BufferIsValid(buf))
+		return false;
+	if (PageGetHeapFreeSpace(BufferGetPage(buf)) < BLCKSZ / 10)
+		heap_page_prune_opt(rel, buf);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	found = visible_at(rel, buf, newest, snap, tuple);
 	if (!found)
+	{
+		ItemPointerData tid = *root;
+
+		found = heap_hot_search_buffer(&tid, rel, buf, snap, tuple, NULL, true);
+	}
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (!found)
+	{
+		ReleaseBuffer(buf);
 		return false;
+	}
+	ExecStorePinnedBufferHeapTuple(tuple, slot, buf);
 	for (int i = 0; i < nkeys; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(idesc, keys[i].sk_attno - 1);
@@ -119,19 +192,39 @@ ledger_lock_row(Relation rel, Relation idx, Snapshot snap, int64 key, LedgerRow 
 	return ledger_lock_row_by_keys(rel, idx, snap, &skey, 1, row);
 }
 
+bool
+ledger_find_row(Relation rel, Relation idx, Snapshot snap, int64 key, LedgerRow *row)
+{
+	ScanKeyData skey;
+
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
+	return ledger_find_row_by_keys(rel, idx, snap, &skey, 1, row);
+}
+
+/* the offset of version when it lies on root's page, else 0 (unknown) */
+static OffsetNumber
+same_page_offset(ItemPointer root, ItemPointer version)
+{
+	if (ItemPointerGetBlockNumber(root) != ItemPointerGetBlockNumber(version))
+		return InvalidOffsetNumber;
+	return ItemPointerGetOffsetNumber(version);
+}
+
 /*
  * Fetch into a new slot the version visible to snap of the row with these keys (from
- * its recorded position, else through the index, recording it), or return NULL.
+ * its recorded positions, else through the index, recording them), or return NULL;
+ * *root is set to the position the row's index entry points to.
  */
 static TupleTableSlot *
-find_row(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys, uint64 tag)
+find_row(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys, uint64 tag,
+		 ItemPointer root)
 {
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsBufferHeapTuple);
 	IndexScanDesc scan;
 	ItemPointer entry;
 	bool		found = false;
 
-	if (fetch_cached(rel, idx, snap, keys, nkeys, tag, slot))
+	if (fetch_cached(rel, idx, snap, keys, nkeys, tag, slot, root))
 		return slot;
 
 	/*
@@ -142,11 +235,8 @@ find_row(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys, uin
 	index_rescan(scan, keys, nkeys, NULL, 0);
 	while (!found && (entry = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
 	{
-		ItemPointerData root = *entry;
-
+		*root = *entry;
 		found = index_fetch_heap(scan, slot);
-		if (found)
-			rg_rowcache_put(tag, &root);
 	}
 	index_endscan(scan);
 	if (!found)
@@ -154,15 +244,17 @@ find_row(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys, uin
 		ExecDropSingleTupleTableSlot(slot);
 		return NULL;
 	}
+	rg_rowcache_put(tag, root, same_page_offset(root, &slot->tts_tid));
 	return slot;
 }
 
 /* hold the row in slot as row; under a transaction snapshot it must be visible to it */
 static void
-hold_row(Relation rel, TupleTableSlot *slot, uint64 tag, LedgerRow *row)
+hold_row(Relation rel, TupleTableSlot *slot, uint64 tag, ItemPointer root, LedgerRow *row)
 {
 	row->rel = rel;
 	row->tag = tag;
+	row->root = *root;
 	row->slot = slot;
 	row->tuple = ExecFetchSlotHeapTuple(slot, false, NULL);
 
@@ -180,7 +272,8 @@ ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys,
 						LedgerRow *row)
 {
 	uint64		tag = rg_rowcache_tag(rel, idx, keys, nkeys);
-	TupleTableSlot *slot = find_row(rel, idx, snap, keys, nkeys, tag);
+	ItemPointerData root;
+	TupleTableSlot *slot = find_row(rel, idx, snap, keys, nkeys, tag, &root);
 	TM_Result	res;
 	TM_FailureData tmfd;
 	ItemPointerData tid;
@@ -208,7 +301,7 @@ ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys,
 			elog(ERROR, "unexpected result %d locking a row of \"%s\"", (int) res,
 				 RelationGetRelationName(rel));
 	}
-	hold_row(rel, slot, tag, row);
+	hold_row(rel, slot, tag, &root, row);
 	return true;
 }
 
@@ -217,11 +310,12 @@ ledger_find_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys,
 						LedgerRow *row)
 {
 	uint64		tag = rg_rowcache_tag(rel, idx, keys, nkeys);
-	TupleTableSlot *slot = find_row(rel, idx, snap, keys, nkeys, tag);
+	ItemPointerData root;
+	TupleTableSlot *slot = find_row(rel, idx, snap, keys, nkeys, tag, &root);
 
 	if (slot == NULL)
 		return false;
-	hold_row(rel, slot, tag, row);
+	hold_row(rel, slot, tag, &root, row);
 	return true;
 }
 
@@ -242,9 +336,14 @@ updated(LedgerRow *row, HeapTuple newtup)
 {
 	Relation	rel = row->rel;
 
-	/* a version outside the HOT chain gets index entries pointing at it */
-	if (!HeapTupleIsHeapOnly(newtup) && row->tag != 0)
-		rg_rowcache_put(row->tag, &newtup->t_self);
+	/*
+	 * a heap-only version is the chain's newest; one outside the chain gets index
+	 * entries pointing at it
+	 */
+	if (row->tag != 0 && HeapTupleIsHeapOnly(newtup))
+		rg_rowcache_put(row->tag, &row->root, same_page_offset(&row->root, &newtup->t_self));
+	else if (row->tag != 0)
+		rg_rowcache_put(row->tag, &newtup->t_self, ItemPointerGetOffsetNumber(&newtup->t_self));
 	if (!HeapTupleIsHeapOnly(newtup) && RelationGetForm(rel)->relhasindex)
 	{
 		EState	   *estate = CreateExecutorState();
@@ -266,8 +365,13 @@ updated(LedgerRow *row, HeapTuple newtup)
 void
 ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl)
 {
-	HeapTuple	newtup = heap_modify_tuple(row->tuple, RelationGetDescr(row->rel), values, nulls, repl);
+	ledger_update_row_to(row, heap_modify_tuple(row->tuple, RelationGetDescr(row->rel),
+												values, nulls, repl));
+}
 
+void
+ledger_update_row_to(LedgerRow *row, HeapTuple newtup)
+{
 	simple_heap_update(row->rel, &row->tuple->t_self, newtup);
 	updated(row, newtup);
 }
@@ -275,7 +379,13 @@ ledger_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl)
 bool
 ledger_try_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl)
 {
-	HeapTuple	newtup = heap_modify_tuple(row->tuple, RelationGetDescr(row->rel), values, nulls, repl);
+	return ledger_try_update_row_to(row, heap_modify_tuple(row->tuple, RelationGetDescr(row->rel),
+														   values, nulls, repl));
+}
+
+bool
+ledger_try_update_row_to(LedgerRow *row, HeapTuple newtup)
+{
 	TM_FailureData tmfd;
 	LockTupleMode lockmode;
 	TM_Result	res;
@@ -300,6 +410,33 @@ ledger_try_update_row(LedgerRow *row, Datum *values, bool *nulls, bool *repl)
 	}
 	updated(row, newtup);
 	return true;
+}
+
+void
+ledger_row_offsets(HeapTuple tuple, TupleDesc desc, int *off)
+{
+	HeapTupleHeader tup = tuple->t_data;
+	int			stored = Min(HeapTupleHeaderGetNatts(tup), desc->natts);
+	bool		hasnulls = HeapTupleHasNulls(tuple);
+	char	   *tp = (char *) tup + tup->t_hoff;
+	uint32		o = 0;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (i >= stored || (hasnulls && att_isnull(i, tup->t_bits)))
+		{
+			off[i] = -1;
+			continue;
+		}
+		if (att->attlen == -1)
+			o = att_align_pointer(o, att->attalign, -1, tp + o);
+		else
+			o = att_align_nominal(o, att->attalign);
+		off[i] = (int) o;
+		o = att_addlength_pointer(o, att->attlen, tp + o);
+	}
 }
 
 void

@@ -26,7 +26,7 @@
 typedef struct RowCacheSlot
 {
 	pg_atomic_uint64 tag;
-	pg_atomic_uint64 pos;		/* block << 16 | offset */
+	pg_atomic_uint64 pos;		/* block << 32 | root offset << 16 | newest offset */
 } RowCacheSlot;
 
 static RowCacheSlot *slots = NULL;
@@ -126,7 +126,7 @@ rg_rowcache_tag(Relation rel, Relation idx, ScanKey keys, int nkeys)
 }
 
 bool
-rg_rowcache_get(uint64 tag, ItemPointer tid)
+rg_rowcache_get(uint64 tag, ItemPointer root, OffsetNumber *newest)
 {
 	RowCacheSlot *s = table();
 	uint64		i = tag & slot_mask & ~(uint64) 1;
@@ -137,19 +137,21 @@ rg_rowcache_get(uint64 tag, ItemPointer tid)
 		{
 			uint64		pos = pg_atomic_read_u64(&s[i + k].pos);
 
-			ItemPointerSet(tid, (BlockNumber) (pos >> 16), (OffsetNumber) (pos & 0xFFFF));
-			return ItemPointerIsValid(tid);
+			ItemPointerSet(root, (BlockNumber) (pos >> 32), (OffsetNumber) ((pos >> 16) & 0xFFFF));
+			*newest = (OffsetNumber) (pos & 0xFFFF);
+			return ItemPointerIsValid(root);
 		}
 	}
 	return false;
 }
 
 void
-rg_rowcache_put(uint64 tag, ItemPointer tid)
+rg_rowcache_put(uint64 tag, ItemPointer root, OffsetNumber newest)
 {
 	RowCacheSlot *s = table();
 	uint64		i = tag & slot_mask & ~(uint64) 1;
-	uint64		pos = ((uint64) ItemPointerGetBlockNumber(tid) << 16) | ItemPointerGetOffsetNumber(tid);
+	uint64		pos = ((uint64) ItemPointerGetBlockNumber(root) << 32) |
+		((uint64) ItemPointerGetOffsetNumber(root) << 16) | newest;
 	uint64		first = pg_atomic_read_u64(&s[i].tag);
 	uint64		second = pg_atomic_read_u64(&s[i + 1].tag);
 
