@@ -572,8 +572,8 @@ state_close(AlertCheck *c)
 		return;
 	if (c->own_snap)
 		UnregisterSnapshot(c->snap);
-	index_close(c->idx, RowExclusiveLock);
-	table_close(c->rel, RowExclusiveLock);
+	index_close(c->idx, NoLock);
+	table_close(c->rel, NoLock);
 	c->rel = NULL;
 }
 

@@ -5,23 +5,29 @@
  *		code path, in this order:
  *
  *		1. validity: no NULLs, amount > 0, kind non-empty, a known status; both accounts
- *		   exist (they, and the reserve rule's accounts, are locked in id order), differ
- *		   and share the currency; a completion names a pending transfer it matches;
+ *		   exist, differ and share the currency; a completion names a pending transfer
+ *		   it matches;
  *		2. idempotency: a key seen before with the same fields keeps the first transfer
  *		   (the row is skipped), with other fields raises RG005;
  *		3. segregation: the flow between the two accounts' pools (see
  *		   check_segregation for its direction) must be in riskguard.pool_flow for
  *		   this kind (RG002);
  *		4. balance constraints and overflow (RG003, 22003);
- *		5. reserve provisioning: the provision's amount and accounts are settled;
- *		6. chain hashes and the account updates; a completion marks its pending
- *		   transfer posted or voided;
+ *		5. chain hashes and the account updates, in id order;
+ *		6. reserve provisioning: the provision's amount and accounts are settled; a
+ *		   completion marks its pending transfer posted or voided;
  *		7. the provision transfer, posted through this same trigger.
  *
- * Between steps 4 and 5 the limits count the transfer (limit_rules.c), then the alert
- * rules see it (alert.c), as one call on the LedgerPosting.  Account rows are read and written by direct heap access (ledger_heap.c);
- * the configuration comes from the per-backend cache (ledger_cache.c).  Each call works
- * in its own memory context, deleted on return, so a session's memory does not grow
+ * Account rows are locked in id order: a transfer between its two accounts only reads
+ * them unlocked and its updates lock them (a concurrent change since its snapshot is
+ * caught by the update, and the account read again, rechecked and rechained); one with
+ * a reserve rule or completing a pending transfer locks every account it involves, the
+ * rule's too, in step 1.  Between steps 5 and 6 the limits count the transfer
+ * (limit_rules.c), then the alert rules see it (alert.c), as one call on the
+ * LedgerPosting: their rows are always taken after the accounts'.  Account rows are
+ * read and written by direct heap access (ledger_heap.c); the configuration comes from
+ * the per-backend cache (ledger_cache.c).  Each call works in its own memory context,
+ * deleted on return, so a session's memory does not grow
  * with the number of transfers.
  */
 #include "postgres.h"
@@ -75,6 +81,7 @@ typedef struct LedgerAccount
 	bool		has_head;
 	unsigned char head_hash[LEDGER_HASH_BYTES];
 	LedgerRow	row;
+	int		   *off;			/* where row.tuple holds each value (ledger_row_offsets) */
 } LedgerAccount;
 
 /* everything the steps share about the transfer being written */
@@ -83,6 +90,8 @@ typedef struct LedgerPosting
 	const LedgerCache *cache;
 	Relation	transfer_rel;
 	HeapTuple	newtuple;
+	Datum	   *newvalues;		/* its columns, for the row the trigger returns */
+	bool	   *newnulls;
 	int64		id;
 	int64		debit_id;
 	int64		credit_id;
@@ -101,6 +110,7 @@ typedef struct LedgerPosting
 	char	   *created_by;
 
 	Snapshot	snapshot;		/* taken once the earlier postings are visible */
+	bool		optimistic;		/* accounts read unlocked, locked by their update */
 	int			nlocked;
 	LedgerAccount locked[LEDGER_MAX_LOCKED];
 	LedgerAccount *debit;
@@ -140,6 +150,8 @@ read_new_row(LedgerPosting *p, TupleDesc desc)
 	bool	   *n = palloc(sizeof(bool) * desc->natts);
 
 	heap_deform_tuple(p->newtuple, desc, v, n);
+	p->newvalues = v;
+	p->newnulls = n;
 #define REQUIRED(att) (require_not_null(n[a->att - 1], #att), v[a->att - 1])
 #define TEXT_OR_NULL(att) (n[a->att - 1] ? NULL : TextDatumGetCString(v[a->att - 1]))
 	p->id = DatumGetInt64(REQUIRED(id));
@@ -234,17 +246,21 @@ static void
 read_account(const LedgerCache *c, LedgerAccount *acc)
 {
 	TupleDesc	desc = RelationGetDescr(acc->row.rel);
-	Datum	   *v = palloc(sizeof(Datum) * desc->natts);
-	bool	   *n = palloc(sizeof(bool) * desc->natts);
+	HeapTupleHeader tup = acc->row.tuple->t_data;
+	char	   *tp = (char *) tup + tup->t_hoff;
+	int		   *off = palloc(sizeof(int) * desc->natts);
 	char	   *s;
 
-	/* one pass over the tuple: code is variable-length, so attribute offsets are not cached */
-	heap_deform_tuple(acc->row.tuple, desc, v, n);
-#define GET(att) (n[c->acc.att - 1] ? (Datum) 0 : v[c->acc.att - 1])
+	/* one pass over the tuple, keeping where each value lies for write_account */
+	ledger_row_offsets(acc->row.tuple, desc, off);
+	acc->off = off;
+#define ISNULL(att) (off[c->acc.att - 1] < 0)
+#define GET(att) (ISNULL(att) ? (Datum) 0 : \
+				  fetchatt(TupleDescAttr(desc, c->acc.att - 1), tp + off[c->acc.att - 1]))
 	acc->code = TextDatumGetCString(GET(code));
 	acc->pool = ledger_pool_index(c, DatumGetObjectId(GET(pool)));
-	acc->owner = n[c->acc.owner - 1] ? NULL : TextDatumGetCString(v[c->acc.owner - 1]);
-	acc->owner_kind = n[c->acc.owner_kind - 1] ? NULL : TextDatumGetCString(v[c->acc.owner_kind - 1]);
+	acc->owner = ISNULL(owner) ? NULL : TextDatumGetCString(GET(owner));
+	acc->owner_kind = ISNULL(owner_kind) ? NULL : TextDatumGetCString(GET(owner_kind));
 	s = TextDatumGetCString(GET(currency));
 	strlcpy(acc->currency, s, sizeof(acc->currency));
 	s = TextDatumGetCString(GET(normal_side));
@@ -255,10 +271,10 @@ read_account(const LedgerCache *c, LedgerAccount *acc)
 	acc->debits_pending = DatumGetInt64(GET(debits_pending));
 	acc->credits_pending = DatumGetInt64(GET(credits_pending));
 	acc->head_seq = DatumGetInt64(GET(head_seq));
-	acc->has_head = !n[c->acc.head_hash - 1];
+	acc->has_head = !ISNULL(head_hash);
 	if (acc->has_head)
 	{
-		bytea	   *h = DatumGetByteaPP(v[c->acc.head_hash - 1]);
+		bytea	   *h = DatumGetByteaPP(GET(head_hash));
 
 		if (VARSIZE_ANY_EXHDR(h) != LEDGER_HASH_BYTES)
 			ereport(ERROR,
@@ -268,6 +284,7 @@ read_account(const LedgerCache *c, LedgerAccount *acc)
 		memcpy(acc->head_hash, VARDATA_ANY(h), LEDGER_HASH_BYTES);
 	}
 #undef GET
+#undef ISNULL
 }
 
 static LedgerAccount *
@@ -279,12 +296,20 @@ find_locked(LedgerPosting *p, int64 id)
 	return NULL;
 }
 
-/* lock the transfer's accounts and the reserve rule's, in id order */
+/*
+ * Find the transfer's accounts and the reserve rule's, in id order.  A transfer that
+ * moves money between its two accounts only (no reserve rule, not completing a pending
+ * transfer) reads them unlocked: their updates lock them, in id order, and a concurrent
+ * change is caught there (post_account).  Otherwise they are locked here, so the
+ * provision transfer or the pending row is handled with every account already held.
+ */
 static void
 lock_accounts(LedgerPosting *p, Relation accrel, Relation accidx)
 {
 	int64		ids[LEDGER_MAX_LOCKED];
 	int			n = 0;
+
+	p->optimistic = p->rule == NULL && !p->has_pending_id;
 
 	ids[n++] = p->debit_id;
 	ids[n++] = p->credit_id;
@@ -306,7 +331,9 @@ lock_accounts(LedgerPosting *p, Relation accrel, Relation accidx)
 			continue;
 		acc = &p->locked[p->nlocked];
 		acc->id = ids[i];
-		if (!ledger_lock_row(accrel, accidx, p->snapshot, ids[i], &acc->row))
+		if (!(p->optimistic ?
+			  ledger_find_row(accrel, accidx, p->snapshot, ids[i], &acc->row) :
+			  ledger_lock_row(accrel, accidx, p->snapshot, ids[i], &acc->row)))
 		{
 			if (ids[i] == p->debit_id || ids[i] == p->credit_id)
 				ereport(ERROR,
@@ -640,7 +667,7 @@ rule_view(LedgerPosting *p, RgLimitTransfer *t)
 	t->snapshot = p->snapshot;
 }
 
-/* ---------- step 5: reserve provisioning ---------- */
+/* ---------- step 6: reserve provisioning ---------- */
 
 static void
 plan_provision(LedgerPosting *p)
@@ -696,7 +723,7 @@ post_provision(LedgerPosting *p)
 	PG_END_TRY();
 }
 
-/* ---------- step 6: chain hashes and account updates ---------- */
+/* ---------- step 5: chain hashes and account updates ---------- */
 
 static void
 fill_record(LedgerPosting *p, LedgerRecord *rec)
@@ -742,15 +769,47 @@ chain_side(LedgerPosting *p, LedgerAccount *acc, char side, int64 *seq, unsigned
 	memcpy(acc->head_hash, hash, LEDGER_HASH_BYTES);
 }
 
-static void
-write_account(LedgerPosting *p, LedgerAccount *acc)
+/*
+ * The account's next version: a copy of the row with its totals and chain head
+ * overwritten where they lie, when the head is stored as a plain 32-byte value (the
+ * row keeps its length and layout); else built column by column.
+ */
+static HeapTuple
+account_version(LedgerPosting *p, LedgerAccount *acc)
 {
 	const LedgerAccountAtts *a = &p->cache->acc;
-	int			natts = RelationGetDescr(acc->row.rel)->natts;
-	Datum	   *values = palloc0(sizeof(Datum) * natts);
-	bool	   *nulls = palloc0(sizeof(bool) * natts);
-	bool	   *repl = palloc0(sizeof(bool) * natts);
+	TupleDesc	desc = RelationGetDescr(acc->row.rel);
+	HeapTupleHeader tup = acc->row.tuple->t_data;
+	const int  *off = acc->off;
+	char	   *head = off[a->head_hash - 1] < 0 ? NULL : (char *) tup + tup->t_hoff + off[a->head_hash - 1];
+	Datum	   *values;
+	bool	   *nulls,
+			   *repl;
 
+	if (head != NULL && !VARATT_IS_EXTERNAL(head) &&
+		(VARATT_IS_SHORT(head) || VARATT_IS_4B_U(head)) &&
+		VARSIZE_ANY_EXHDR(head) == LEDGER_HASH_BYTES &&
+		off[a->debits_posted - 1] >= 0 && off[a->credits_posted - 1] >= 0 &&
+		off[a->debits_pending - 1] >= 0 && off[a->credits_pending - 1] >= 0 &&
+		off[a->head_seq - 1] >= 0)
+	{
+		HeapTuple	copy = heap_copytuple(acc->row.tuple);
+		char	   *tp = (char *) copy->t_data + copy->t_data->t_hoff;
+
+#define PUT(att, v) memcpy(tp + off[a->att - 1], &(v), sizeof(int64))
+		PUT(debits_posted, acc->debits_posted);
+		PUT(credits_posted, acc->credits_posted);
+		PUT(debits_pending, acc->debits_pending);
+		PUT(credits_pending, acc->credits_pending);
+		PUT(head_seq, acc->head_seq);
+#undef PUT
+		memcpy(VARDATA_ANY(tp + off[a->head_hash - 1]), acc->head_hash, LEDGER_HASH_BYTES);
+		return copy;
+	}
+
+	values = palloc0(sizeof(Datum) * desc->natts);
+	nulls = palloc0(sizeof(bool) * desc->natts);
+	repl = palloc0(sizeof(bool) * desc->natts);
 #define SET(att, v) (values[a->att - 1] = (v), repl[a->att - 1] = true)
 	SET(debits_posted, Int64GetDatum(acc->debits_posted));
 	SET(credits_posted, Int64GetDatum(acc->credits_posted));
@@ -759,7 +818,50 @@ write_account(LedgerPosting *p, LedgerAccount *acc)
 	SET(head_seq, Int64GetDatum(acc->head_seq));
 	SET(head_hash, PointerGetDatum(hash_bytea(acc->head_hash)));
 #undef SET
-	ledger_update_row(&acc->row, values, nulls, repl);
+	return heap_modify_tuple(acc->row.tuple, desc, values, nulls, repl);
+}
+
+/* write the account's totals and chain head; false when try and it changed meanwhile */
+static bool
+write_account(LedgerPosting *p, LedgerAccount *acc, bool try)
+{
+	HeapTuple	next = account_version(p, acc);
+
+	if (try)
+		return ledger_try_update_row_to(&acc->row, next);
+	ledger_update_row_to(&acc->row, next);
+	return true;
+}
+
+/*
+ * Extend the account's chain with this transfer and write it.  An account read unlocked
+ * that a concurrent transfer changed since (READ COMMITTED; under a transaction snapshot
+ * that is a serialization failure) is locked as its newest version and read again, and
+ * the transfer applied, checked and chained against that.
+ */
+static void
+post_account(LedgerPosting *p, LedgerAccount *acc, Relation accrel, Relation accidx,
+			 int64 *seq, unsigned char *hash)
+{
+	bool		debit_side = acc == p->debit;
+	int64		before;
+
+	chain_side(p, acc, debit_side ? 'D' : 'C', seq, hash);
+	if (write_account(p, acc, p->optimistic))
+		return;
+	ledger_release_row(&acc->row);
+	if (!ledger_lock_row(accrel, accidx, p->snapshot, acc->id, &acc->row))
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("account %lld does not exist", (long long) acc->id),
+				 errdetail("The transfer of " INT64_FORMAT " is from account %lld to account %lld.",
+						   p->amount, (long long) p->debit_id, (long long) p->credit_id)));
+	read_account(p->cache, acc);
+	before = available(acc);
+	apply_side(p, acc, debit_side);
+	check_constraint(p, acc, before);
+	chain_side(p, acc, debit_side ? 'D' : 'C', seq, hash);
+	write_account(p, acc, false);
 }
 
 /* mark the pending transfer posted or voided: the one change the ledger allows */
@@ -791,10 +893,8 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 	unsigned char dhash[LEDGER_HASH_BYTES],
 				chash[LEDGER_HASH_BYTES];
 	const LedgerTransferAtts *a;
-	int			natts;
 	Datum	   *values;
-	bool	   *nulls,
-			   *repl;
+	bool	   *nulls;
 	HeapTuple	result;
 	MemoryContext old;
 
@@ -826,9 +926,9 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 		for (int i = 0; i < p.nlocked; i++)
 			ledger_release_row(&p.locked[i].row);
 		if (tridx)
-			index_close(tridx, RowExclusiveLock);
-		index_close(accidx, RowExclusiveLock);
-		table_close(accrel, RowExclusiveLock);
+			index_close(tridx, NoLock);
+		index_close(accidx, NoLock);
+		table_close(accrel, NoLock);
 		UnregisterSnapshot(p.snapshot);
 		if (p.spi)
 			SPI_finish();
@@ -844,6 +944,18 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 	/* 4. balance constraints */
 	check_balances(&p);
 
+	/* 5. chain hashes and account updates, in id order */
+	if (p.debit_id < p.credit_id)
+	{
+		post_account(&p, p.debit, accrel, accidx, &dseq, dhash);
+		post_account(&p, p.credit, accrel, accidx, &cseq, chash);
+	}
+	else
+	{
+		post_account(&p, p.credit, accrel, accidx, &cseq, chash);
+		post_account(&p, p.debit, accrel, accidx, &dseq, dhash);
+	}
+
 	/*
 	 * limits (RG001 past a reject limit), then alert rules (RG007 from a blocking
 	 * rule): a transfer counts once, when it is created; its completion does not
@@ -857,34 +969,27 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 		rg_alerts_check(&t);
 	}
 
-	/* 5. reserve provisioning */
+	/* 6. reserve provisioning */
 	plan_provision(&p);
 
-	/* 6. chain hashes and account updates */
-	chain_side(&p, p.debit, 'D', &dseq, dhash);
-	chain_side(&p, p.credit, 'C', &cseq, chash);
-	write_account(&p, p.debit);
-	write_account(&p, p.credit);
 	if (p.has_pending_id)
 		complete_pending(&p, &prow);
 	ledger_release_row(&prow);
 	for (int i = 0; i < p.nlocked; i++)
 		ledger_release_row(&p.locked[i].row);
 	if (tridx)
-		index_close(tridx, RowExclusiveLock);
-	index_close(accidx, RowExclusiveLock);
-	table_close(accrel, RowExclusiveLock);
+		index_close(tridx, NoLock);
+	index_close(accidx, NoLock);
+	table_close(accrel, NoLock);
 	UnregisterSnapshot(p.snapshot);
 
 	/* 7. the provision transfer, through this trigger */
 	post_provision(&p);
 
 	a = &p.cache->tr;
-	natts = RelationGetDescr(p.transfer_rel)->natts;
-	values = palloc0(sizeof(Datum) * natts);
-	nulls = palloc0(sizeof(bool) * natts);
-	repl = palloc0(sizeof(bool) * natts);
-#define SET(att, v) (values[a->att - 1] = (v), repl[a->att - 1] = true)
+	values = p.newvalues;
+	nulls = p.newnulls;
+#define SET(att, v) (values[a->att - 1] = (v), nulls[a->att - 1] = false)
 	SET(created_at, TimestampTzGetDatum(p.created_at));
 	SET(created_by, CStringGetTextDatum(p.created_by));
 	SET(debit_seq, Int64GetDatum(dseq));
@@ -893,8 +998,10 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 	SET(credit_hash, PointerGetDatum(hash_bytea(chash)));
 #undef SET
 	old = MemoryContextSwitchTo(callerctx);
-	result = heap_modify_tuple(p.newtuple, RelationGetDescr(p.transfer_rel), values, nulls, repl);
+	result = heap_form_tuple(RelationGetDescr(p.transfer_rel), values, nulls);
 	MemoryContextSwitchTo(old);
+	result->t_self = p.newtuple->t_self;
+	result->t_tableOid = p.newtuple->t_tableOid;
 	if (p.spi)
 		SPI_finish();
 	return result;

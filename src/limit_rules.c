@@ -517,8 +517,8 @@ counters_add_existing(CounterHit *hits, int n, Snapshot given)
 	}
 	if (own_snap)
 		UnregisterSnapshot(snap);
-	index_close(idx, RowExclusiveLock);
-	table_close(rel, RowExclusiveLock);
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);
 	return nmissing;
 }
 
