@@ -8,7 +8,9 @@
  *		   exist, differ and share the currency; a completion names a pending transfer
  *		   it matches;
  *		2. idempotency: a key seen before with the same fields keeps the first transfer
- *		   (the row is skipped), with other fields raises RG005;
+ *		   (the row is skipped), with other fields raises RG005; a new key, and the
+ *		   pending transfer a completion completes, are recorded (transfer_key,
+ *		   transfer_completion);
  *		3. segregation: the flow between the two accounts' pools (see
  *		   check_segregation for its direction) must be in riskguard.pool_flow for
  *		   this kind (RG002);
@@ -128,6 +130,8 @@ static char *acting_user = NULL;
 
 static SPIPlanPtr idempotency_plan = NULL;
 static SPIPlanPtr provision_plan = NULL;
+static SPIPlanPtr key_plan = NULL;
+static SPIPlanPtr completion_plan = NULL;
 
 /* ---------- reading the new row ---------- */
 
@@ -472,8 +476,11 @@ check_idempotency(LedgerPosting *p)
 		SPIPlanPtr	plan = SPI_prepare(
 									   "SELECT t.id, t.debit_account, t.credit_account, t.amount, t.kind, t.reference, "
 									   "t.pending_id, t.status, (t.status OPERATOR(pg_catalog.=) 'pending' OR EXISTS ("
-									   "SELECT 1 FROM riskguard.transfer c WHERE c.pending_id OPERATOR(pg_catalog.=) t.id)) "
-									   "FROM riskguard.transfer t WHERE t.idempotency_key OPERATOR(pg_catalog.=) $1",
+									   "SELECT 1 FROM riskguard.transfer_completion c "
+									   "WHERE c.pending_id OPERATOR(pg_catalog.=) t.id)) "
+									   "FROM riskguard.transfer_key k JOIN riskguard.transfer t "
+									   "ON t.id OPERATOR(pg_catalog.=) k.transfer_id "
+									   "WHERE k.idempotency_key OPERATOR(pg_catalog.=) $1",
 									   1, argtypes);
 
 		if (plan == NULL)
@@ -517,6 +524,59 @@ check_idempotency(LedgerPosting *p)
 				 "idempotency key \"%s\" was already used for a different transfer",
 				 p->idempotency_key);
 	return true;
+}
+
+/*
+ * Record the transfer's idempotency key and the pending transfer it completes, if any,
+ * in riskguard.transfer_key and riskguard.transfer_completion, whose primary keys hold
+ * each once: a concurrent transfer with the same key, or completing the same pending
+ * transfer, waits for this one and fails if it commits (23505).  Done before the
+ * accounts are written, so that such a transfer waits holding none of them.
+ */
+static void
+record_references(LedgerPosting *p)
+{
+	Datum		args[2];
+
+	if (p->idempotency_key == NULL && !p->has_pending_id)
+		return;
+	rg_spi_connect_once(&p->spi);
+	if (p->idempotency_key != NULL)
+	{
+		if (key_plan == NULL)
+		{
+			Oid			argtypes[2] = {TEXTOID, INT8OID};
+			SPIPlanPtr	plan = SPI_prepare("INSERT INTO riskguard.transfer_key (idempotency_key, transfer_id) "
+										   "VALUES ($1, $2)", 2, argtypes);
+
+			if (plan == NULL)
+				elog(ERROR, "could not prepare the idempotency key record: %s", SPI_result_code_string(SPI_result));
+			SPI_keepplan(plan);
+			key_plan = plan;
+		}
+		args[0] = CStringGetTextDatum(p->idempotency_key);
+		args[1] = Int64GetDatum(p->id);
+		if (SPI_execute_plan(key_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not record idempotency key \"%s\"", p->idempotency_key);
+	}
+	if (p->has_pending_id)
+	{
+		if (completion_plan == NULL)
+		{
+			Oid			argtypes[2] = {INT8OID, INT8OID};
+			SPIPlanPtr	plan = SPI_prepare("INSERT INTO riskguard.transfer_completion (pending_id, transfer_id) "
+										   "VALUES ($1, $2)", 2, argtypes);
+
+			if (plan == NULL)
+				elog(ERROR, "could not prepare the completion record: %s", SPI_result_code_string(SPI_result));
+			SPI_keepplan(plan);
+			completion_plan = plan;
+		}
+		args[0] = Int64GetDatum(p->pending_id);
+		args[1] = Int64GetDatum(p->id);
+		if (SPI_execute_plan(completion_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not record the completion of pending transfer %lld", (long long) p->pending_id);
+	}
 }
 
 /* ---------- step 3: segregation ---------- */
@@ -937,6 +997,7 @@ post_transfer_row(TriggerData *td, char *created_by, MemoryContext callerctx)
 
 	if (p.has_pending_id)
 		check_still_pending(&p);
+	record_references(&p);
 
 	/* 3. segregation */
 	check_segregation(&p);

@@ -45,10 +45,23 @@ CREATE TABLE riskguard.transfer (
 );
 COMMENT ON TABLE riskguard.transfer IS
   'append-only double-entry transfers; written by INSERT or riskguard.post_transfer, checked by a C trigger';
-CREATE UNIQUE INDEX transfer_idempotency_key_idx ON riskguard.transfer (idempotency_key)
-  WHERE idempotency_key IS NOT NULL;
-CREATE UNIQUE INDEX transfer_pending_id_idx ON riskguard.transfer (pending_id)
-  WHERE pending_id IS NOT NULL;
+
+-- Idempotency keys and completions, one row each, written by the transfer trigger: the
+-- uniqueness of a key and of a pending transfer's completion, and the lookups by them,
+-- without an index on riskguard.transfer that every transfer (most have neither) would
+-- open, check and close.
+CREATE TABLE riskguard.transfer_key (
+  idempotency_key text PRIMARY KEY,
+  transfer_id     bigint NOT NULL
+);
+COMMENT ON TABLE riskguard.transfer_key IS
+  'the transfer that first used each idempotency key; written by the transfer trigger';
+CREATE TABLE riskguard.transfer_completion (
+  pending_id  bigint PRIMARY KEY,
+  transfer_id bigint NOT NULL
+);
+COMMENT ON TABLE riskguard.transfer_completion IS
+  'the transfer that posted or voided each pending transfer (once); written by the transfer trigger';
 
 CREATE TABLE riskguard.pool_flow (
   from_pool riskguard.fund_pool NOT NULL,
@@ -98,6 +111,8 @@ SELECT pg_catalog.pg_extension_config_dump('riskguard.account', '');
 SELECT pg_catalog.pg_extension_config_dump('riskguard.account_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('riskguard.transfer', '');
 SELECT pg_catalog.pg_extension_config_dump('riskguard.transfer_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('riskguard.transfer_key', '');
+SELECT pg_catalog.pg_extension_config_dump('riskguard.transfer_completion', '');
 -- the shipped flows are created by the install script; a dump carries the others
 SELECT pg_catalog.pg_extension_config_dump('riskguard.pool_flow',
   $$WHERE (from_pool::text, to_pool::text, kind) NOT IN (('client', 'client', '*'), ('client', 'platform', 'fee'), ('client', 'platform', 'repay_interest'), ('platform', 'client', '*'), ('platform', 'reserve', 'reserve_provision'), ('reserve', 'client', 'reserve_compensation'))$$);
@@ -169,6 +184,14 @@ CREATE TRIGGER account_no_delete BEFORE DELETE ON riskguard.account
   FOR EACH ROW EXECUTE FUNCTION riskguard._append_only();
 CREATE TRIGGER account_no_truncate BEFORE TRUNCATE ON riskguard.account
   FOR EACH STATEMENT EXECUTE FUNCTION riskguard._append_only();
+CREATE TRIGGER transfer_key_append_only BEFORE UPDATE OR DELETE ON riskguard.transfer_key
+  FOR EACH ROW EXECUTE FUNCTION riskguard._append_only();
+CREATE TRIGGER transfer_key_no_truncate BEFORE TRUNCATE ON riskguard.transfer_key
+  FOR EACH STATEMENT EXECUTE FUNCTION riskguard._append_only();
+CREATE TRIGGER transfer_completion_append_only BEFORE UPDATE OR DELETE ON riskguard.transfer_completion
+  FOR EACH ROW EXECUTE FUNCTION riskguard._append_only();
+CREATE TRIGGER transfer_completion_no_truncate BEFORE TRUNCATE ON riskguard.transfer_completion
+  FOR EACH STATEMENT EXECUTE FUNCTION riskguard._append_only();
 CREATE TRIGGER reconciliation_append_only BEFORE UPDATE OR DELETE ON riskguard.reconciliation
   FOR EACH ROW EXECUTE FUNCTION riskguard._append_only();
 CREATE TRIGGER reconciliation_no_truncate BEFORE TRUNCATE ON riskguard.reconciliation
@@ -233,8 +256,8 @@ BEGIN
   RETURNING id INTO result;
   IF result IS NULL THEN
     -- an identical replay: the trigger kept the first transfer
-    SELECT t.id INTO result FROM riskguard.transfer t
-     WHERE t.idempotency_key OPERATOR(pg_catalog.=) $6;
+    SELECT k.transfer_id INTO result FROM riskguard.transfer_key k
+     WHERE k.idempotency_key OPERATOR(pg_catalog.=) $6;
   END IF;
   RETURN result;
 END
@@ -379,9 +402,11 @@ COMMENT ON FUNCTION riskguard.ledger_digest() IS
 
 -- privileges: the ledger is written through the trigger; configuration by riskguard_admin
 
-REVOKE ALL ON riskguard.account, riskguard.transfer, riskguard.pool_flow, riskguard.reserve_rule,
+REVOKE ALL ON riskguard.account, riskguard.transfer, riskguard.transfer_key,
+              riskguard.transfer_completion, riskguard.pool_flow, riskguard.reserve_rule,
               riskguard.reconciliation, riskguard.account_balance FROM PUBLIC;
-GRANT SELECT ON riskguard.account, riskguard.transfer, riskguard.reconciliation,
+GRANT SELECT ON riskguard.account, riskguard.transfer, riskguard.transfer_key,
+                riskguard.transfer_completion, riskguard.reconciliation,
                 riskguard.account_balance TO riskguard_admin;
 -- pool_flow and reserve_rule change only through maker-checker (src/sql/15_limits.sql)
 GRANT SELECT ON riskguard.pool_flow, riskguard.reserve_rule TO riskguard_admin, riskguard_approver;

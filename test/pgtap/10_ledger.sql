@@ -2,7 +2,7 @@
 -- transfers, segregation, reserve provisioning, idempotency, privileges and verification
 BEGIN;
 CREATE EXTENSION riskguard;
-SELECT plan(103);
+SELECT plan(114);
 
 -- the objects the ledger creates
 SELECT has_type('riskguard', 'fund_pool', 'type fund_pool');
@@ -157,6 +157,9 @@ SELECT is(riskguard.post_transfer('wallet:li', 'wallet:wang', 1000, 'invest', 'o
           riskguard.post_transfer('wallet:li', 'wallet:wang', 1000, 'invest', 'order 77', 'order-77'),
           'a replayed key with the same fields returns the first transfer');
 SELECT is((SELECT count(*)::int FROM riskguard.transfer WHERE idempotency_key = 'order-77'), 1, 'and posts it once');
+SELECT results_eq($$SELECT k.transfer_id FROM riskguard.transfer_key k WHERE k.idempotency_key = 'order-77'$$,
+                  $$SELECT t.id FROM riskguard.transfer t WHERE t.idempotency_key = 'order-77'$$,
+                  'riskguard.transfer_key names the transfer that used the key, once');
 SELECT results_eq($$SELECT posted FROM riskguard.account_balance WHERE code = 'wallet:wang'$$,
                   $$VALUES (1700::bigint)$$, 'the replay moved no money');
 SELECT throws_ok($$SELECT riskguard.post_transfer('wallet:li', 'wallet:wang', 1001, 'invest', 'order 77', 'order-77')$$, 'RG005',
@@ -198,6 +201,15 @@ SELECT lives_ok('EXECUTE complete_hold', 'a completion written by INSERT with an
 SELECT lives_ok('EXECUTE complete_hold', 'the replayed completion keeps the first (no 55000)');
 SELECT is((SELECT count(*)::int FROM riskguard.transfer WHERE pending_id = (SELECT id FROM hold)), 1,
           'the hold has one completion');
+SELECT results_eq($$SELECT c.transfer_id FROM riskguard.transfer_completion c, hold WHERE c.pending_id = hold.id$$,
+                  $$SELECT t.id FROM riskguard.transfer t, hold WHERE t.pending_id = hold.id$$,
+                  'riskguard.transfer_completion names it');
+SELECT is((SELECT count(*)::int FROM riskguard.transfer_completion c JOIN riskguard.transfer t ON t.id = c.transfer_id
+            WHERE t.pending_id IS DISTINCT FROM c.pending_id), 0,
+          'every recorded completion is the transfer that names its pending transfer');
+SELECT is((SELECT count(*)::int FROM riskguard.transfer t
+            WHERE (t.pending_id IS NOT NULL) <> EXISTS (SELECT 1 FROM riskguard.transfer_completion c WHERE c.transfer_id = t.id)), 0,
+          'and every completing transfer is recorded');
 
 -- reserve provisioning: 50 bps of every invest, rounded down, posted in the same transaction
 INSERT INTO riskguard.reserve_rule VALUES ('invest', 50, (SELECT fees FROM acc), (SELECT reserve FROM acc));
@@ -215,6 +227,13 @@ SELECT throws_ok('TRUNCATE riskguard.transfer', 'RG004', NULL, 'TRUNCATE: RG004'
 SELECT throws_ok(format('UPDATE riskguard.transfer SET status = %L WHERE id = %s', 'pending', (SELECT id FROM hold)), 'RG004', NULL,
                  'a status change by hand: RG004');
 SELECT throws_ok('DELETE FROM riskguard.account', 'RG004', NULL, 'deleting accounts: RG004');
+SELECT throws_ok($$UPDATE riskguard.transfer_key SET transfer_id = 1$$, 'RG004',
+                 'ledger table "transfer_key" is append-only', 'changing which transfer a key names: RG004');
+SELECT throws_ok('DELETE FROM riskguard.transfer_key', 'RG004', NULL, 'forgetting idempotency keys: RG004');
+SELECT throws_ok('TRUNCATE riskguard.transfer_key', 'RG004', NULL, 'truncating them: RG004');
+SELECT throws_ok('DELETE FROM riskguard.transfer_completion', 'RG004',
+                 'ledger table "transfer_completion" is append-only', 'forgetting completions: RG004');
+SELECT throws_ok('TRUNCATE riskguard.transfer_completion', 'RG004', NULL, 'truncating them: RG004');
 SELECT throws_ok($$UPDATE riskguard.account SET credits_posted = credits_posted + 100 WHERE code = 'wallet:wang'$$, 'RG004',
                  'ledger table "account" is append-only', 'changing a balance by hand: RG004');
 SELECT lives_ok($$UPDATE riskguard.account SET owner = 'Wang Fang (verified)' WHERE code = 'wallet:wang'$$,
@@ -228,6 +247,10 @@ SET ROLE ledger_tap_app;
 SELECT throws_ok($$INSERT INTO riskguard.pool_flow VALUES ('client', 'platform', 'invest')$$, '42501', NULL,
                  'an application role cannot widen the flows');
 SELECT throws_ok($$DELETE FROM riskguard.reserve_rule$$, '42501', NULL, 'nor change reserve rules');
+SELECT throws_ok($$INSERT INTO riskguard.transfer_key VALUES ('made-up', 1)$$, '42501', NULL,
+                 'nor claim an idempotency key by hand');
+SELECT throws_ok($$SELECT * FROM riskguard.transfer_completion$$, '42501', NULL,
+                 'nor read the completions without a grant');
 SELECT lives_ok($$SELECT riskguard.post_transfer('wallet:li', 'wallet:wang', 100, 'gift')$$,
                 'a role with INSERT on transfer posts through the trigger');
 RESET ROLE;
@@ -243,15 +266,16 @@ ALTER ROLE ledger_tap_app2 RENAME TO ledger_tap_app;
 -- a writer's temporary table named like riskguard's tables is never what the checks read
 CREATE TEMP TABLE pool_flow (from_pool text, to_pool text, kind text);
 CREATE TEMP TABLE transfer (id bigint, idempotency_key text);
+CREATE TEMP TABLE transfer_key (idempotency_key text, transfer_id bigint);
 SET search_path = pg_temp, public;
 SELECT lives_ok($$SELECT riskguard.post_transfer('wallet:li', 'wallet:wang', 100, 'gift', 'shadowed', 'shadow-key-1')$$,
                 'temporary tables shadowing riskguard''s names do not reach the checks');
 SELECT throws_ok($$INSERT INTO riskguard.transfer (debit_account, credit_account, amount, kind, idempotency_key)
                    SELECT debit_account, credit_account, amount + 1, kind, idempotency_key
                      FROM riskguard.transfer WHERE reference = 'shadowed'$$,
-                 'RG005', NULL, 'the idempotency check still reads riskguard.transfer');
+                 'RG005', NULL, 'the idempotency check still reads riskguard''s tables');
 RESET search_path;
-DROP TABLE pg_temp.pool_flow, pg_temp.transfer;
+DROP TABLE pg_temp.pool_flow, pg_temp.transfer, pg_temp.transfer_key;
 SET ROLE riskguard_admin;
 SELECT throws_ok($$INSERT INTO riskguard.pool_flow VALUES ('reserve', 'reserve', '*')$$, '42501', NULL,
                  'riskguard_admin changes the flows only by proposing');

@@ -5,6 +5,8 @@
 # refused with RG003 when it no longer does, never an overdraft; under REPEATABLE READ
 # the change committed after its snapshot is a serialization failure (40001).  The same
 # for two payments counted against one limit: RG001 once the first has used the room.
+# Two transfers with one new idempotency key: the second waits for the first and fails
+# (23505) once it commits, or goes ahead when the first rolls back: one transfer a key.
 set -u
 . "$RG_TOP/test/lib.sh"
 . "$RG_TOP/test/shell/tap.sh"
@@ -79,5 +81,27 @@ like "$(overlap "$(pay w:b 100)" "$(pay w:c 150)")" '^RG001: ' \
 is "$(sql_value "SELECT used || ' ' || transfers FROM riskguard.limit_counter WHERE subject = 'd'")" "500 4" \
 	"the counter holds the four committed payments, 500 of the cap of 500"
 
+# one new idempotency key, twice at once
+out=$(overlap "SELECT riskguard.post_transfer('custody', 'w:c', 10, 'deposit', NULL, 'race-key-1')" \
+	"SELECT riskguard.post_transfer('custody', 'w:c', 10, 'deposit', NULL, 'race-key-1')")
+like "$out" '^23505: duplicate key value violates unique constraint "transfer_key_pkey"' \
+	"a transfer reusing a key a concurrent one is committing waits, then fails with 23505"
+like "$out" 'first: 0$' "and the concurrent one committed"
+is "$(sql_value "SELECT count(*) || ' ' || bool_and(k.transfer_id = t.id)::text FROM riskguard.transfer t JOIN riskguard.transfer_key k USING (idempotency_key) WHERE idempotency_key = 'race-key-1'")" \
+	"1 true" "the key names its one transfer"
+is "$(sql_value "SELECT riskguard.post_transfer('custody', 'w:c', 10, 'deposit', NULL, 'race-key-1') = (SELECT transfer_id FROM riskguard.transfer_key WHERE idempotency_key = 'race-key-1')")" \
+	"t" "a replay afterwards returns that transfer"
+"$PGBIN/psql" -X -q -c "BEGIN; SELECT riskguard.post_transfer('custody', 'w:c', 10, 'deposit', NULL, 'race-key-2'); SELECT pg_sleep(2); ROLLBACK;" >/dev/null 2>&1 &
+first=$!
+for i in $(seq 100); do
+	[ "$(sql_value "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'")" = 1 ] && break
+	sleep 0.1
+done
+is "$(sql_error "SELECT riskguard.post_transfer('custody', 'w:c', 10, 'deposit', NULL, 'race-key-2')")" "no error" \
+	"the same key after the concurrent transfer rolled back is posted"
+wait "$first"
+is "$(sql_value "SELECT count(*) FROM riskguard.transfer WHERE idempotency_key = 'race-key-2'")" "1" "once"
+
 rg_psql -d postgres -c "DROP DATABASE $db" >/dev/null
+
 done_testing
