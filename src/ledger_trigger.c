@@ -291,6 +291,20 @@ read_account(const LedgerCache *c, LedgerAccount *acc)
 #undef ISNULL
 }
 
+/* one of the transfer's two accounts does not exist (23503) */
+static void account_missing(LedgerPosting *p, int64 id) pg_attribute_noreturn();
+
+static void
+account_missing(LedgerPosting *p, int64 id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+			 errmsg("account %lld does not exist", (long long) id),
+			 errdetail("The transfer of " INT64_FORMAT " is from account %lld to account %lld.",
+					   p->amount, (long long) p->debit_id, (long long) p->credit_id),
+			 errhint("Open accounts with riskguard.open_account.")));
+}
+
 static LedgerAccount *
 find_locked(LedgerPosting *p, int64 id)
 {
@@ -340,12 +354,7 @@ lock_accounts(LedgerPosting *p, Relation accrel, Relation accidx)
 			  ledger_lock_row(accrel, accidx, p->snapshot, ids[i], &acc->row)))
 		{
 			if (ids[i] == p->debit_id || ids[i] == p->credit_id)
-				ereport(ERROR,
-						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-						 errmsg("account %lld does not exist", (long long) ids[i]),
-						 errdetail("The transfer of " INT64_FORMAT " is from account %lld to account %lld.",
-								   p->amount, (long long) p->debit_id, (long long) p->credit_id),
-						 errhint("Open accounts with riskguard.open_account.")));
+				account_missing(p, ids[i]);
 			ereport(ERROR,
 					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 					 errmsg("account %lld of the reserve rule for kind \"%s\" does not exist",
@@ -911,11 +920,7 @@ post_account(LedgerPosting *p, LedgerAccount *acc, Relation accrel, Relation acc
 		return;
 	ledger_release_row(&acc->row);
 	if (!ledger_lock_row(accrel, accidx, p->snapshot, acc->id, &acc->row))
-		ereport(ERROR,
-				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("account %lld does not exist", (long long) acc->id),
-				 errdetail("The transfer of " INT64_FORMAT " is from account %lld to account %lld.",
-						   p->amount, (long long) p->debit_id, (long long) p->credit_id)));
+		account_missing(p, acc->id);
 	read_account(p->cache, acc);
 	before = available(acc);
 	apply_side(p, acc, debit_side);
