@@ -535,6 +535,30 @@ check_idempotency(LedgerPosting *p)
 	return true;
 }
 
+/* insert (value, the transfer's id) with the plan kept in *plan, prepared from sql once */
+static void
+insert_reference(SPIPlanPtr *plan, const char *sql, Oid valuetype, Datum value,
+				 LedgerPosting *p, const char *what)
+{
+	Datum		args[2];
+
+	rg_spi_connect_once(&p->spi);
+	if (*plan == NULL)
+	{
+		Oid			argtypes[2] = {valuetype, INT8OID};
+		SPIPlanPtr	prepared = SPI_prepare(sql, 2, argtypes);
+
+		if (prepared == NULL)
+			elog(ERROR, "could not prepare the %s record: %s", what, SPI_result_code_string(SPI_result));
+		SPI_keepplan(prepared);
+		*plan = prepared;
+	}
+	args[0] = value;
+	args[1] = Int64GetDatum(p->id);
+	if (SPI_execute_plan(*plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record the %s of transfer %lld", what, (long long) p->id);
+}
+
 /*
  * Record the transfer's idempotency key and the pending transfer it completes, if any,
  * in riskguard.transfer_key and riskguard.transfer_completion, whose primary keys hold
@@ -545,47 +569,14 @@ check_idempotency(LedgerPosting *p)
 static void
 record_references(LedgerPosting *p)
 {
-	Datum		args[2];
-
-	if (p->idempotency_key == NULL && !p->has_pending_id)
-		return;
-	rg_spi_connect_once(&p->spi);
 	if (p->idempotency_key != NULL)
-	{
-		if (key_plan == NULL)
-		{
-			Oid			argtypes[2] = {TEXTOID, INT8OID};
-			SPIPlanPtr	plan = SPI_prepare("INSERT INTO riskguard.transfer_key (idempotency_key, transfer_id) "
-										   "VALUES ($1, $2)", 2, argtypes);
-
-			if (plan == NULL)
-				elog(ERROR, "could not prepare the idempotency key record: %s", SPI_result_code_string(SPI_result));
-			SPI_keepplan(plan);
-			key_plan = plan;
-		}
-		args[0] = CStringGetTextDatum(p->idempotency_key);
-		args[1] = Int64GetDatum(p->id);
-		if (SPI_execute_plan(key_plan, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not record idempotency key \"%s\"", p->idempotency_key);
-	}
+		insert_reference(&key_plan,
+						 "INSERT INTO riskguard.transfer_key (idempotency_key, transfer_id) VALUES ($1, $2)",
+						 TEXTOID, CStringGetTextDatum(p->idempotency_key), p, "idempotency key");
 	if (p->has_pending_id)
-	{
-		if (completion_plan == NULL)
-		{
-			Oid			argtypes[2] = {INT8OID, INT8OID};
-			SPIPlanPtr	plan = SPI_prepare("INSERT INTO riskguard.transfer_completion (pending_id, transfer_id) "
-										   "VALUES ($1, $2)", 2, argtypes);
-
-			if (plan == NULL)
-				elog(ERROR, "could not prepare the completion record: %s", SPI_result_code_string(SPI_result));
-			SPI_keepplan(plan);
-			completion_plan = plan;
-		}
-		args[0] = Int64GetDatum(p->pending_id);
-		args[1] = Int64GetDatum(p->id);
-		if (SPI_execute_plan(completion_plan, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not record the completion of pending transfer %lld", (long long) p->pending_id);
-	}
+		insert_reference(&completion_plan,
+						 "INSERT INTO riskguard.transfer_completion (pending_id, transfer_id) VALUES ($1, $2)",
+						 INT8OID, Int64GetDatum(p->pending_id), p, "completion");
 }
 
 /* ---------- step 3: segregation ---------- */
