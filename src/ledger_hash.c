@@ -18,11 +18,14 @@ be64(unsigned char *b, int64_t v)
 {
 	uint64_t	u = (uint64_t) v;
 
-	for (int i = 7; i >= 0; i--)
-	{
-		b[i] = (unsigned char) (u & 0xff);
-		u >>= 8;
-	}
+	b[0] = (unsigned char) (u >> 56);
+	b[1] = (unsigned char) (u >> 48);
+	b[2] = (unsigned char) (u >> 40);
+	b[3] = (unsigned char) (u >> 32);
+	b[4] = (unsigned char) (u >> 24);
+	b[5] = (unsigned char) (u >> 16);
+	b[6] = (unsigned char) (u >> 8);
+	b[7] = (unsigned char) u;
 }
 
 static void

@@ -253,7 +253,8 @@ read_account(const LedgerCache *c, LedgerAccount *acc)
 	HeapTupleHeader tup = acc->row.tuple->t_data;
 	char	   *tp = (char *) tup + tup->t_hoff;
 	int		   *off = palloc(sizeof(int) * desc->natts);
-	char	   *s;
+	text	   *t;
+	size_t		len;
 
 	/* one pass over the tuple, keeping where each value lies for write_account */
 	ledger_row_offsets(acc->row.tuple, desc, off);
@@ -265,10 +266,12 @@ read_account(const LedgerCache *c, LedgerAccount *acc)
 	acc->pool = ledger_pool_index(c, DatumGetObjectId(GET(pool)));
 	acc->owner = ISNULL(owner) ? NULL : TextDatumGetCString(GET(owner));
 	acc->owner_kind = ISNULL(owner_kind) ? NULL : TextDatumGetCString(GET(owner_kind));
-	s = TextDatumGetCString(GET(currency));
-	strlcpy(acc->currency, s, sizeof(acc->currency));
-	s = TextDatumGetCString(GET(normal_side));
-	acc->credit_normal = strcmp(s, "credit") == 0;
+	t = DatumGetTextPP(GET(currency));
+	len = Min(VARSIZE_ANY_EXHDR(t), sizeof(acc->currency) - 1);
+	memcpy(acc->currency, VARDATA_ANY(t), len);
+	acc->currency[len] = '\0';
+	t = DatumGetTextPP(GET(normal_side));
+	acc->credit_normal = VARSIZE_ANY_EXHDR(t) == 6 && memcmp(VARDATA_ANY(t), "credit", 6) == 0;
 	acc->allow_overdraft = DatumGetBool(GET(allow_overdraft));
 	acc->debits_posted = DatumGetInt64(GET(debits_posted));
 	acc->credits_posted = DatumGetInt64(GET(credits_posted));
