@@ -268,44 +268,6 @@ hold_row(Relation rel, TupleTableSlot *slot, uint64 tag, ItemPointer root, Ledge
 }
 
 bool
-ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys,
-						LedgerRow *row)
-{
-	uint64		tag = rg_rowcache_tag(rel, idx, keys, nkeys);
-	ItemPointerData root;
-	TupleTableSlot *slot = find_row(rel, idx, snap, keys, nkeys, tag, &root);
-	TM_Result	res;
-	TM_FailureData tmfd;
-	ItemPointerData tid;
-
-	if (slot == NULL)
-		return false;
-	tid = slot->tts_tid;
-	res = table_tuple_lock(rel, &tid, snap, slot, GetCurrentCommandId(false),
-						   LockTupleNoKeyExclusive, LockWaitBlock,
-						   IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
-						   &tmfd);
-	switch (res)
-	{
-		case TM_Ok:
-			break;
-		case TM_Deleted:
-			ExecDropSingleTupleTableSlot(slot);
-			return false;
-		case TM_Updated:
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent update")));
-			break;
-		default:
-			elog(ERROR, "unexpected result %d locking a row of \"%s\"", (int) res,
-				 RelationGetRelationName(rel));
-	}
-	hold_row(rel, slot, tag, &root, row);
-	return true;
-}
-
-bool
 ledger_find_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys,
 						LedgerRow *row)
 {
@@ -316,6 +278,42 @@ ledger_find_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys,
 	if (slot == NULL)
 		return false;
 	hold_row(rel, slot, tag, &root, row);
+	return true;
+}
+
+/* the row found, then locked as its newest version (as found under a transaction snapshot) */
+bool
+ledger_lock_row_by_keys(Relation rel, Relation idx, Snapshot snap, ScanKey keys, int nkeys,
+						LedgerRow *row)
+{
+	TM_Result	res;
+	TM_FailureData tmfd;
+	ItemPointerData tid;
+
+	if (!ledger_find_row_by_keys(rel, idx, snap, keys, nkeys, row))
+		return false;
+	tid = row->slot->tts_tid;
+	res = table_tuple_lock(rel, &tid, snap, row->slot, GetCurrentCommandId(false),
+						   LockTupleNoKeyExclusive, LockWaitBlock,
+						   IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+						   &tmfd);
+	switch (res)
+	{
+		case TM_Ok:
+			break;
+		case TM_Deleted:
+			ledger_release_row(row);
+			return false;
+		case TM_Updated:
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+			break;
+		default:
+			elog(ERROR, "unexpected result %d locking a row of \"%s\"", (int) res,
+				 RelationGetRelationName(rel));
+	}
+	row->tuple = ExecFetchSlotHeapTuple(row->slot, false, NULL);
 	return true;
 }
 
